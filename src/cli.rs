@@ -1,0 +1,161 @@
+//! The command line: arguments are parsed and validated here, once, into the settings
+//! each command takes; the outcome becomes an exit code (0 clean, 1 findings or
+//! failures, 2 usage or configuration errors).
+
+use std::io;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::commands::{self, Outcome};
+use crate::config::RegistrySettings;
+use crate::report;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "imagepin",
+    version,
+    about = "Pin container image references to the digests their tags point to now.",
+    long_about = None
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List image references and their state, offline; exit 1 if any is unpinned.
+    Check(CheckArgs),
+    /// Resolve unpinned references and pin them in place as name:tag@sha256:….
+    Fix(FixArgs),
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, Default, ValueEnum, PartialEq, Eq)]
+pub enum OutputFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+struct CheckArgs {
+    /// Files or directories to scan [default: .]
+    paths: Vec<PathBuf>,
+    /// How to print findings.
+    #[arg(long, value_enum, default_value_t)]
+    format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+struct FixArgs {
+    /// Files or directories to scan [default: .]
+    paths: Vec<PathBuf>,
+    /// Print a unified diff of the changes; write nothing.
+    #[arg(long)]
+    diff: bool,
+    /// Report what would be pinned; write nothing.
+    #[arg(long, conflicts_with = "diff")]
+    dry_run: bool,
+    /// How to print results.
+    #[arg(long, value_enum, default_value_t)]
+    format: OutputFormat,
+    #[command(flatten)]
+    registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+struct RegistryArgs {
+    /// Query URL instead of REGISTRY (repeatable), e.g. docker.io=http://127.0.0.1:5000.
+    /// A path in the URL is put in front of every repository. Pinned text keeps the
+    /// original registry name.
+    #[arg(long = "mirror", value_name = "REGISTRY=URL")]
+    mirrors: Vec<String>,
+    /// Registry lookups in flight at once.
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    concurrency: usize,
+    /// Per-request timeout in seconds.
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    timeout: u64,
+}
+
+impl RegistryArgs {
+    fn settings(&self) -> Result<RegistrySettings, String> {
+        RegistrySettings::new(&self.mirrors, self.concurrency, self.timeout)
+    }
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(Outcome::Clean) => ExitCode::SUCCESS,
+        Ok(Outcome::Problems) => ExitCode::from(1),
+        Err(RunError::Usage(message)) => {
+            report::error(&message);
+            ExitCode::from(2)
+        }
+        // Output closed early (`imagepin check | head`): not an error.
+        Err(RunError::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(RunError::Io(e)) => {
+            report::error(&format!("cannot write output: {e}"));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Why a run ended before producing its result.
+#[derive(Debug)]
+pub enum RunError {
+    /// Bad arguments or configuration: exit 2.
+    Usage(String),
+    /// Writing the output failed.
+    Io(io::Error),
+}
+
+impl From<io::Error> for RunError {
+    fn from(e: io::Error) -> Self {
+        RunError::Io(e)
+    }
+}
+
+fn run(cli: Cli) -> Result<Outcome, RunError> {
+    match cli.command {
+        Command::Check(args) => {
+            let paths = roots(args.paths)?;
+            commands::check::run(&paths, args.format)
+        }
+        Command::Fix(args) => {
+            let paths = roots(args.paths)?;
+            let settings = args.registry.settings().map_err(RunError::Usage)?;
+            let mode = if args.diff {
+                commands::fix::Mode::Diff
+            } else if args.dry_run {
+                commands::fix::Mode::DryRun
+            } else {
+                commands::fix::Mode::Write
+            };
+            commands::fix::run(&paths, mode, args.format, &settings)
+        }
+    }
+}
+
+/// The paths to scan (`.` by default); each must exist.
+fn roots(paths: Vec<PathBuf>) -> Result<Vec<PathBuf>, RunError> {
+    let paths = if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths
+    };
+    for p in &paths {
+        if !p.exists() {
+            return Err(RunError::Usage(format!(
+                "{}: no such file or directory",
+                p.display()
+            )));
+        }
+    }
+    Ok(paths)
+}

@@ -1,0 +1,25 @@
+//! `imagepin check`: offline. Lists every reference and its state; any reference
+//! without a digest (mutable or untagged) makes the outcome a problem.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use super::Outcome;
+use crate::cli::{OutputFormat, RunError};
+use crate::report;
+use crate::walk;
+
+pub fn run(paths: &[PathBuf], format: OutputFormat) -> Result<Outcome, RunError> {
+    let scan = walk::scan_paths(paths, &|_| false);
+    report::skipped(&scan.skipped);
+    let findings = || scan.files.iter().flat_map(|f| f.findings.iter());
+    let mut out = io::stdout().lock();
+    report::check(&mut out, findings(), format)?;
+    out.flush()?;
+    let unpinned = findings().any(|f| f.status.needs_pin());
+    Ok(if unpinned {
+        Outcome::Problems
+    } else {
+        Outcome::Clean
+    })
+}

@@ -1,0 +1,138 @@
+//! The data every stage shares: a `Finding` is one image reference found in one file,
+//! with the exact byte span it occupies, its parsed form and what state it is in.
+//! Scanners produce findings; commands and reports only read them.
+
+use std::ops::Range;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::reference::Reference;
+
+/// The kind of file (or document) a reference was found in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    Kubernetes,
+    Compose,
+    Dockerfile,
+    Yaml,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Kubernetes => "kubernetes",
+            Format::Compose => "compose",
+            Format::Dockerfile => "dockerfile",
+            Format::Yaml => "yaml",
+        }
+    }
+}
+
+/// What state a reference is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Carries a digest: immutable.
+    Pinned,
+    /// A tag without a digest: may point to other content tomorrow.
+    Mutable,
+    /// Neither tag nor digest: means `:latest`, the most mutable of all.
+    Untagged,
+    /// Built from variables or templates: cannot be known without rendering.
+    Templated,
+    /// Not a valid reference by the Docker grammar.
+    Invalid,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pinned => "pinned",
+            Status::Mutable => "mutable",
+            Status::Untagged => "untagged",
+            Status::Templated => "templated",
+            Status::Invalid => "invalid",
+        }
+    }
+
+    /// Whether `fix` should pin a reference in this state.
+    pub fn needs_pin(self) -> bool {
+        matches!(self, Status::Mutable | Status::Untagged)
+    }
+}
+
+/// One image reference in one file.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub path: PathBuf,
+    /// Byte span of the reference text in the file.
+    pub span: Range<usize>,
+    /// 1-based line of the span's start.
+    pub line: usize,
+    /// 1-based column of the span's start, counted in characters.
+    pub column: usize,
+    /// The reference exactly as written.
+    pub text: String,
+    pub format: Format,
+    pub status: Status,
+    /// The parsed reference (absent for templated and invalid text).
+    pub reference: Option<Reference>,
+    /// Why a reference is invalid, or other context for the reader.
+    pub note: Option<String>,
+}
+
+/// Decide the status of reference text as written.
+pub fn classify(text: &str) -> (Status, Option<Reference>, Option<String>) {
+    if is_templated(text) {
+        return (Status::Templated, None, None);
+    }
+    match Reference::parse(text) {
+        Ok(r) => {
+            let status = if r.digest.is_some() {
+                Status::Pinned
+            } else if r.tag.is_some() {
+                Status::Mutable
+            } else {
+                Status::Untagged
+            };
+            (status, Some(r), None)
+        }
+        Err(e) => (Status::Invalid, None, Some(e.to_string())),
+    }
+}
+
+/// Text built from variables or templates: `${X}`, `$(x)`, `{{ x }}` or `$X`.
+/// A `$` can never appear in a valid reference, so any variable form counts.
+pub fn is_templated(text: &str) -> bool {
+    if text.contains("{{") {
+        return true;
+    }
+    let b = text.as_bytes();
+    b.iter().enumerate().any(|(i, &c)| {
+        c == b'$'
+            && b.get(i + 1)
+                .is_some_and(|&n| n == b'{' || n == b'(' || n == b'_' || n.is_ascii_alphabetic())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classify_states() {
+        assert_eq!(classify("nginx").0, Status::Untagged);
+        assert_eq!(classify("nginx:1.25").0, Status::Mutable);
+        let pinned = format!("nginx:1.25@sha256:{}", "a".repeat(64));
+        assert_eq!(classify(&pinned).0, Status::Pinned);
+        assert_eq!(classify("golang:${GO_VERSION}").0, Status::Templated);
+        assert_eq!(classify("$(params.image)").0, Status::Templated);
+        assert_eq!(classify("{{inputs.parameters.image}}").0, Status::Templated);
+        assert_eq!(classify("$IMAGE").0, Status::Templated);
+        let (status, _, note) = classify("Nginx/Foo");
+        assert_eq!(status, Status::Invalid);
+        assert!(note.is_some());
+    }
+}

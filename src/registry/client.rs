@@ -1,0 +1,463 @@
+//! The registry HTTP client: a ping per registry to learn its auth challenge, a token
+//! per repository, a manifest `HEAD` per reference — each single-flighted so concurrent
+//! tasks share one request and its outcome — with bounded retries that honour
+//! `Retry-After`. A `GET` is made only when a `HEAD` answers without a digest, and then
+//! the body's sha256 is what counts. Every request is counted.
+
+use std::collections::HashMap;
+use std::error::Error as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use reqwest::{RequestBuilder, Response, StatusCode};
+use sha2::{Digest as _, Sha256};
+use tokio::sync::OnceCell;
+
+use super::auth::{self, Challenge, TokenResponse};
+use super::{Endpoint, MANIFEST_TYPES, RegistryError};
+
+/// Attempts per request before giving up (first try included).
+const MAX_ATTEMPTS: u32 = 4;
+/// Longest wait imagepin accepts from `Retry-After` or backoff.
+const MAX_WAIT: Duration = Duration::from_secs(60);
+/// Largest manifest body read.
+const MAX_MANIFEST_BYTES: usize = 4 << 20;
+
+/// How many requests of each kind were sent (retries included).
+#[derive(Debug, Default)]
+pub struct RequestStats {
+    pub pings: AtomicUsize,
+    pub tokens: AtomicUsize,
+    pub heads: AtomicUsize,
+    pub gets: AtomicUsize,
+    pub retries: AtomicUsize,
+}
+
+impl RequestStats {
+    pub fn total(&self) -> usize {
+        [&self.pings, &self.tokens, &self.heads, &self.gets]
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .sum()
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Ping,
+    Token,
+    Head,
+    Get,
+}
+
+/// A manifest's identity as the registry reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestHead {
+    pub digest: String,
+    pub media_type: Option<String>,
+}
+
+type Shared<T> = Arc<OnceCell<Result<T, RegistryError>>>;
+/// Single-flight cells by key: the first caller runs the request, the rest await it.
+type Flights<K, T> = Mutex<HashMap<K, Shared<T>>>;
+
+/// One client per run: connections, challenges and tokens are shared by all tasks.
+pub struct Client {
+    http: reqwest::Client,
+    challenges: Flights<String, Challenge>,
+    /// Keyed by (endpoint base, repository as the endpoint names it).
+    tokens: Flights<(String, String), Option<String>>,
+    pub stats: RequestStats,
+}
+
+fn shared<K: std::hash::Hash + Eq, T>(map: &Flights<K, T>, key: K) -> Shared<T> {
+    let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
+    map.entry(key).or_default().clone()
+}
+
+impl Client {
+    pub fn new(timeout: Duration) -> Result<Client, String> {
+        // Any provider already installed by an embedding program is fine too.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("imagepin/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(10).min(timeout))
+            .timeout(timeout)
+            .build()
+            .map_err(|e| format!("cannot set up the HTTP client: {}", chain(&e)))?;
+        Ok(Client {
+            http,
+            challenges: Mutex::default(),
+            tokens: Mutex::default(),
+            stats: RequestStats::default(),
+        })
+    }
+
+    /// The digest `reference` (a tag or digest) points to in `repository`.
+    pub async fn head_manifest(
+        &self,
+        ep: &Endpoint,
+        repository: &str,
+        reference: &str,
+    ) -> Result<ManifestHead, RegistryError> {
+        let authorization = self.authorization(ep, repository).await?;
+        let url = ep.manifest_url(repository, reference);
+        let resp = self
+            .send(ep, Kind::Head, || {
+                with_auth(
+                    self.http
+                        .head(&url)
+                        .header(ACCEPT, MANIFEST_TYPES.join(", ")),
+                    authorization.as_deref(),
+                )
+            })
+            .await?;
+        let status = resp.status();
+        if status.is_success() {
+            let media_type = header(&resp, CONTENT_TYPE.as_str());
+            return match header(&resp, "docker-content-digest") {
+                Some(digest) => {
+                    validate_digest(&digest).map_err(|m| protocol(ep, m))?;
+                    Ok(ManifestHead { digest, media_type })
+                }
+                None => {
+                    self.get_manifest(ep, repository, reference, authorization)
+                        .await
+                }
+            };
+        }
+        Err(status_error(ep, repository, reference, status, &url))
+    }
+
+    /// `GET` a manifest and compute its digest from the body (used when a `HEAD`
+    /// carries no digest). A digest header that disagrees with the body is an error.
+    async fn get_manifest(
+        &self,
+        ep: &Endpoint,
+        repository: &str,
+        reference: &str,
+        authorization: Option<String>,
+    ) -> Result<ManifestHead, RegistryError> {
+        let url = ep.manifest_url(repository, reference);
+        let mut resp = self
+            .send(ep, Kind::Get, || {
+                with_auth(
+                    self.http
+                        .get(&url)
+                        .header(ACCEPT, MANIFEST_TYPES.join(", ")),
+                    authorization.as_deref(),
+                )
+            })
+            .await?;
+        let status = resp.status();
+        if !status.is_success() {
+            return Err(status_error(ep, repository, reference, status, &url));
+        }
+        let claimed = header(&resp, "docker-content-digest");
+        let media_type = header(&resp, CONTENT_TYPE.as_str());
+        let mut hasher = Sha256::new();
+        let mut read = 0usize;
+        while let Some(chunk) = resp.chunk().await.map_err(|e| network(ep, &e))? {
+            read += chunk.len();
+            if read > MAX_MANIFEST_BYTES {
+                return Err(protocol(
+                    ep,
+                    format!(
+                        "manifest for {repository}:{reference} is larger than {MAX_MANIFEST_BYTES} bytes"
+                    ),
+                ));
+            }
+            hasher.update(&chunk);
+        }
+        let digest = format!("sha256:{}", hex(&hasher.finalize()));
+        if let Some(claimed) = claimed
+            && claimed != digest
+            && claimed.starts_with("sha256:")
+        {
+            return Err(protocol(
+                ep,
+                format!(
+                    "manifest body for {repository}:{reference} hashes to {digest}, but the registry says {claimed}"
+                ),
+            ));
+        }
+        Ok(ManifestHead { digest, media_type })
+    }
+
+    /// The `Authorization` header value for pulling `repository`, if one is needed.
+    async fn authorization(
+        &self,
+        ep: &Endpoint,
+        repository: &str,
+    ) -> Result<Option<String>, RegistryError> {
+        let challenge = self.challenge(ep).await?;
+        match challenge {
+            Challenge::None | Challenge::Basic => Ok(None),
+            Challenge::Bearer { realm, service } => {
+                let cell = shared(&self.tokens, (ep.base.clone(), ep.repository(repository)));
+                let token = cell
+                    .get_or_init(|| self.fetch_token(ep, &realm, service.as_deref(), repository))
+                    .await
+                    .clone()?;
+                Ok(token.map(|t| format!("Bearer {t}")))
+            }
+        }
+    }
+
+    /// Ping `/v2/` once per endpoint to learn what it asks for.
+    async fn challenge(&self, ep: &Endpoint) -> Result<Challenge, RegistryError> {
+        let cell = shared(&self.challenges, ep.base.clone());
+        cell.get_or_init(|| async {
+            let url = format!("{}/v2/", ep.base);
+            let resp = self.send(ep, Kind::Ping, || self.http.get(&url)).await?;
+            match resp.status() {
+                s if s.is_success() => Ok(Challenge::None),
+                StatusCode::UNAUTHORIZED => {
+                    let h = header(&resp, WWW_AUTHENTICATE.as_str()).unwrap_or_default();
+                    auth::parse_challenge(&h).ok_or_else(|| {
+                        protocol(ep, format!("unsupported authentication challenge {h:?}"))
+                    })
+                }
+                StatusCode::NOT_FOUND => Err(protocol(
+                    ep,
+                    format!(
+                        "{url} answered 404: not a registry API endpoint (check the mirror URL)"
+                    ),
+                )),
+                s => Err(RegistryError::Status {
+                    registry: ep.registry.clone(),
+                    status: s.as_u16(),
+                    url,
+                }),
+            }
+        })
+        .await
+        .clone()
+    }
+
+    async fn fetch_token(
+        &self,
+        ep: &Endpoint,
+        realm: &str,
+        service: Option<&str>,
+        repository: &str,
+    ) -> Result<Option<String>, RegistryError> {
+        let url = auth::token_url(realm, service, &ep.repository(repository))
+            .map_err(|m| protocol(ep, m))?;
+        let resp = self
+            .send(ep, Kind::Token, || self.http.get(url.clone()))
+            .await?;
+        let status = resp.status();
+        if !status.is_success() {
+            return Err(RegistryError::Denied {
+                registry: ep.registry.clone(),
+                repository: repository.to_string(),
+                status: status.as_u16(),
+            });
+        }
+        let bytes = resp.bytes().await.map_err(|e| network(ep, &e))?;
+        let body: TokenResponse = serde_json::from_slice(&bytes).map_err(|e| {
+            protocol(
+                ep,
+                format!("token endpoint answered with malformed JSON: {e}"),
+            )
+        })?;
+        Ok(body.into_token())
+    }
+
+    /// Send with bounded retries: 429 waits as `Retry-After` says (capped), 5xx and
+    /// connection failures back off exponentially with jitter.
+    async fn send(
+        &self,
+        ep: &Endpoint,
+        kind: Kind,
+        make: impl Fn() -> RequestBuilder,
+    ) -> Result<Response, RegistryError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.count(kind);
+            let last = attempt >= MAX_ATTEMPTS;
+            match make().send().await {
+                Ok(resp) => {
+                    let status = resp.status();
+                    let retryable = status == StatusCode::TOO_MANY_REQUESTS
+                        || matches!(status.as_u16(), 500 | 502 | 503 | 504);
+                    if !retryable {
+                        return Ok(resp);
+                    }
+                    if last {
+                        if status == StatusCode::TOO_MANY_REQUESTS {
+                            return Err(RegistryError::RateLimited {
+                                registry: ep.registry.clone(),
+                                attempts: attempt,
+                            });
+                        }
+                        return Ok(resp);
+                    }
+                    let wait = retry_after(&resp).unwrap_or_else(|| backoff(attempt));
+                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(wait.min(MAX_WAIT)).await;
+                }
+                Err(e) if !last && (e.is_connect() || e.is_timeout() || e.is_request()) => {
+                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                Err(e) => return Err(network(ep, &e)),
+            }
+        }
+    }
+
+    fn count(&self, kind: Kind) {
+        let counter = match kind {
+            Kind::Ping => &self.stats.pings,
+            Kind::Token => &self.stats.tokens,
+            Kind::Head => &self.stats.heads,
+            Kind::Get => &self.stats.gets,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+fn with_auth(req: RequestBuilder, authorization: Option<&str>) -> RequestBuilder {
+    match authorization {
+        Some(a) => req.header(AUTHORIZATION, a),
+        None => req,
+    }
+}
+
+fn header(resp: &Response, name: &str) -> Option<String> {
+    resp.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.trim().to_string())
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is treated as "a while": backoff).
+fn retry_after(resp: &Response) -> Option<Duration> {
+    let secs: u64 = header(resp, RETRY_AFTER.as_str())?.parse().ok()?;
+    Some(Duration::from_secs(secs))
+}
+
+/// 250 ms, 500 ms, 1 s … with up to 50 % jitter.
+fn backoff(attempt: u32) -> Duration {
+    let base = 250u64 << attempt.saturating_sub(1).min(8);
+    let jitter = fastrand::u64(0..=base / 2);
+    Duration::from_millis(base + jitter).min(MAX_WAIT)
+}
+
+/// Only `sha256:` + 64 lowercase hex (or sha512: + 128) is written into files.
+pub fn validate_digest(digest: &str) -> Result<(), String> {
+    let ok = |hex: &str, len: usize| {
+        hex.len() == len
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    let valid = match digest.split_once(':') {
+        Some(("sha256", hex)) => ok(hex, 64),
+        Some(("sha512", hex)) => ok(hex, 128),
+        _ => false,
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "registry sent a malformed or unsupported digest {digest:?}"
+        ))
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn status_error(
+    ep: &Endpoint,
+    repository: &str,
+    reference: &str,
+    status: StatusCode,
+    url: &str,
+) -> RegistryError {
+    match status {
+        StatusCode::NOT_FOUND => RegistryError::NotFound {
+            registry: ep.registry.clone(),
+            what: format!("{repository}:{reference}"),
+        },
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => RegistryError::Denied {
+            registry: ep.registry.clone(),
+            repository: repository.to_string(),
+            status: status.as_u16(),
+        },
+        StatusCode::TOO_MANY_REQUESTS => RegistryError::RateLimited {
+            registry: ep.registry.clone(),
+            attempts: MAX_ATTEMPTS,
+        },
+        s => RegistryError::Status {
+            registry: ep.registry.clone(),
+            status: s.as_u16(),
+            url: url.to_string(),
+        },
+    }
+}
+
+fn protocol(ep: &Endpoint, message: String) -> RegistryError {
+    RegistryError::Protocol {
+        registry: ep.registry.clone(),
+        message,
+    }
+}
+
+fn network(ep: &Endpoint, e: &reqwest::Error) -> RegistryError {
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "cannot connect"
+    } else {
+        "request failed"
+    };
+    RegistryError::Network {
+        registry: ep.registry.clone(),
+        message: format!("{what} ({}): {}", ep.base, chain(e)),
+    }
+}
+
+/// An error with its causes, so TLS and DNS failures say what they are. URLs are left
+/// out: they are already named, and a token URL is not worth repeating.
+fn chain(e: &reqwest::Error) -> String {
+    let mut parts = Vec::new();
+    let mut source = e.source();
+    while let Some(s) = source {
+        parts.push(s.to_string());
+        source = s.source();
+    }
+    if parts.is_empty() {
+        e.to_string()
+    } else {
+        parts.join(": ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_are_checked() {
+        assert!(validate_digest(&format!("sha256:{}", "0".repeat(64))).is_ok());
+        assert!(validate_digest(&format!("sha256:{}", "A".repeat(64))).is_err());
+        assert!(validate_digest(&format!("md5:{}", "0".repeat(32))).is_err());
+        assert!(validate_digest("sha256:abc").is_err());
+        assert!(validate_digest("sha256:../../etc").is_err());
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert!(backoff(1) >= Duration::from_millis(250));
+        assert!(backoff(1) <= Duration::from_millis(375));
+        assert!(backoff(3) >= Duration::from_secs(1));
+        assert!(backoff(30) <= MAX_WAIT);
+    }
+}

@@ -1,0 +1,179 @@
+//! Where a registry's HTTP API lives. Docker Hub names (`docker.io`) are served by
+//! `registry-1.docker.io`; loopback registries speak plain HTTP like Docker assumes;
+//! every other registry speaks HTTPS. A mirror replaces the whole location, optionally
+//! with a path prefix put in front of every repository (pull-through proxies).
+
+use std::collections::HashMap;
+
+use reqwest::Url;
+
+/// The normalised registry name used as a key: `index.docker.io` and
+/// `registry-1.docker.io` are `docker.io`.
+pub fn canonical_registry(name: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    match lower.as_str() {
+        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => {
+            "docker.io".to_string()
+        }
+        _ => lower,
+    }
+}
+
+/// Registry name → mirror URL.
+#[derive(Debug, Clone, Default)]
+pub struct Mirrors(HashMap<String, Url>);
+
+impl Mirrors {
+    /// Parse `REGISTRY=URL`.
+    pub fn add_spec(&mut self, spec: &str) -> Result<(), String> {
+        let (registry, url) = spec
+            .split_once('=')
+            .ok_or_else(|| format!("--mirror {spec:?}: expected REGISTRY=URL"))?;
+        self.add(registry, url)
+    }
+
+    pub fn add(&mut self, registry: &str, url: &str) -> Result<(), String> {
+        let registry = registry.trim();
+        if registry.is_empty() {
+            return Err(format!("mirror {url:?}: the registry name is empty"));
+        }
+        let parsed = Url::parse(url.trim())
+            .map_err(|e| format!("mirror for {registry}: {url:?} is not a URL ({e})"))?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+            return Err(format!(
+                "mirror for {registry}: {url:?} must be an http:// or https:// URL with a host"
+            ));
+        }
+        self.0.insert(canonical_registry(registry), parsed);
+        Ok(())
+    }
+
+    pub fn get(&self, registry: &str) -> Option<&Url> {
+        self.0.get(&canonical_registry(registry))
+    }
+}
+
+/// Where to send requests for one registry.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Endpoint {
+    /// The registry as named in references (`docker.io`, `ghcr.io`, `localhost:5000`).
+    pub registry: String,
+    /// `scheme://host[:port]`, no trailing slash.
+    pub base: String,
+    /// Path prefix put before every repository (no leading or trailing `/`).
+    pub prefix: String,
+}
+
+impl Endpoint {
+    pub fn for_registry(registry: &str, mirrors: &Mirrors) -> Endpoint {
+        let registry = canonical_registry(registry);
+        if let Some(url) = mirrors.get(&registry) {
+            let mut base = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
+            if let Some(port) = url.port() {
+                base.push_str(&format!(":{port}"));
+            }
+            return Endpoint {
+                prefix: url.path().trim_matches('/').to_string(),
+                registry,
+                base,
+            };
+        }
+        let base = if registry == "docker.io" {
+            "https://registry-1.docker.io".to_string()
+        } else if is_loopback(&registry) {
+            format!("http://{registry}")
+        } else {
+            format!("https://{registry}")
+        };
+        Endpoint {
+            registry,
+            base,
+            prefix: String::new(),
+        }
+    }
+
+    /// The repository path as this endpoint knows it.
+    pub fn repository(&self, repository: &str) -> String {
+        if self.prefix.is_empty() {
+            repository.to_string()
+        } else {
+            format!("{}/{}", self.prefix, repository)
+        }
+    }
+
+    pub fn manifest_url(&self, repository: &str, reference: &str) -> String {
+        format!(
+            "{}/v2/{}/manifests/{}",
+            self.base,
+            self.repository(repository),
+            reference
+        )
+    }
+
+    /// Whether requests go over plain HTTP.
+    pub fn is_plain_http(&self) -> bool {
+        self.base.starts_with("http://")
+    }
+}
+
+/// `localhost`, 127.0.0.0/8 and `::1`, with or without a port.
+pub fn is_loopback(registry: &str) -> bool {
+    let host = if let Some(rest) = registry.strip_prefix('[') {
+        rest.split(']').next().unwrap_or("")
+    } else {
+        registry.split(':').next().unwrap_or("")
+    };
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    host.parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_endpoints() {
+        let m = Mirrors::default();
+        let hub = Endpoint::for_registry("index.docker.io", &m);
+        assert_eq!(hub.registry, "docker.io");
+        assert_eq!(hub.base, "https://registry-1.docker.io");
+        assert_eq!(
+            Endpoint::for_registry("ghcr.io", &m).base,
+            "https://ghcr.io"
+        );
+        assert_eq!(
+            Endpoint::for_registry("localhost:5000", &m).base,
+            "http://localhost:5000"
+        );
+        assert_eq!(
+            Endpoint::for_registry("127.0.0.1:5000", &m).base,
+            "http://127.0.0.1:5000"
+        );
+        assert_eq!(
+            Endpoint::for_registry("[::1]:5000", &m).base,
+            "http://[::1]:5000"
+        );
+        assert_eq!(
+            Endpoint::for_registry("127.example.com", &m).base,
+            "https://127.example.com"
+        );
+    }
+
+    #[test]
+    fn mirrors_with_prefix() {
+        let mut m = Mirrors::default();
+        m.add_spec("docker.io=https://harbor.example/dockerhub-proxy/")
+            .unwrap();
+        let e = Endpoint::for_registry("docker.io", &m);
+        assert_eq!(
+            e.manifest_url("library/nginx", "1.25"),
+            "https://harbor.example/v2/dockerhub-proxy/library/nginx/manifests/1.25"
+        );
+        assert!(m.add_spec("docker.io").is_err());
+        assert!(m.add_spec("docker.io=ftp://x").is_err());
+        assert!(m.add_spec("=http://x").is_err());
+    }
+}

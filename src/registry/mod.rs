@@ -1,0 +1,50 @@
+//! Talking to registries: where a registry's API lives (`endpoint`), how to get past
+//! its auth challenge (`auth`), the HTTP calls with retries (`client`) and resolving
+//! many references at once, each unique one exactly once (`resolver`).
+
+pub mod auth;
+pub mod client;
+pub mod endpoint;
+pub mod resolver;
+
+pub use client::{Client, RequestStats};
+pub use endpoint::{Endpoint, Mirrors};
+pub use resolver::{Resolutions, Resolved, Resolver, Target};
+
+/// The four manifest media types a resolver must accept. With fewer, a registry may
+/// silently answer with one platform's manifest instead of the multi-arch index.
+pub const MANIFEST_TYPES: [&str; 4] = [
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+];
+
+/// Why one reference could not be resolved. Each variant says what to do next.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RegistryError {
+    #[error("{registry}: {what} not found (does the tag or repository exist?)")]
+    NotFound { registry: String, what: String },
+    #[error(
+        "{registry}: access denied to {repository} (HTTP {status}); imagepin asked anonymously — is the repository private or the name misspelt?"
+    )]
+    Denied {
+        registry: String,
+        repository: String,
+        status: u16,
+    },
+    #[error(
+        "{registry}: rate limited (HTTP 429) and still limited after {attempts} attempts; try again later"
+    )]
+    RateLimited { registry: String, attempts: u32 },
+    #[error("{registry}: HTTP {status} for {url}")]
+    Status {
+        registry: String,
+        status: u16,
+        url: String,
+    },
+    #[error("{registry}: {message}")]
+    Network { registry: String, message: String },
+    #[error("{registry}: {message}")]
+    Protocol { registry: String, message: String },
+}

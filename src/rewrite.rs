@@ -1,0 +1,152 @@
+//! Rewriting: splice replacement text into a file at exact byte spans, and put the
+//! result on disk atomically. Every other byte of the file stays as it was, so
+//! formatting, comments, quoting and line endings survive by construction.
+
+use std::fs;
+use std::io::{self, Write};
+use std::ops::Range;
+use std::path::Path;
+
+/// Replace the bytes at `span` with `replacement` (an empty span inserts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    pub span: Range<usize>,
+    pub replacement: String,
+}
+
+/// Why a set of edits could not be applied.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EditError {
+    #[error("edits overlap at bytes {0}..{1}")]
+    Overlap(usize, usize),
+    #[error("edit at bytes {0}..{1} is outside the file or splits a character")]
+    OutOfBounds(usize, usize),
+}
+
+/// Apply edits to `src`. Identical duplicate edits (one anchor used twice) collapse
+/// into one; overlapping different edits are refused rather than guessed at.
+pub fn apply(src: &str, edits: &[Edit]) -> Result<String, EditError> {
+    let mut sorted: Vec<&Edit> = edits.iter().collect();
+    sorted.sort_by_key(|e| (e.span.start, e.span.end));
+    sorted.dedup();
+    let mut out = String::with_capacity(src.len() + edits.len() * 80);
+    let mut pos = 0;
+    for e in sorted {
+        let Range { start, end } = e.span;
+        if start < pos {
+            return Err(EditError::Overlap(start, end));
+        }
+        if end < start || !src.is_char_boundary(start) || !src.is_char_boundary(end) {
+            return Err(EditError::OutOfBounds(start, end));
+        }
+        out.push_str(&src[pos..start]);
+        out.push_str(&e.replacement);
+        pos = end;
+    }
+    out.push_str(&src[pos..]);
+    Ok(out)
+}
+
+/// Why a file was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("changed on disk since it was read; not overwritten (run again)")]
+    Modified,
+    #[error("{0}")]
+    Io(#[from] io::Error),
+}
+
+/// Replace `path` with `contents` via a temporary file in the same directory and a
+/// rename, keeping the file's permissions. `original` is what the file held when it
+/// was read: if someone changed it since, nothing is written.
+pub fn write_atomic(path: &Path, original: &[u8], contents: &[u8]) -> Result<(), WriteError> {
+    let current = fs::read(path)?;
+    if current != original {
+        return Err(WriteError::Modified);
+    }
+    let permissions = fs::metadata(path)?.permissions();
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".imagepin-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    tmp.write_all(contents)?;
+    tmp.as_file().sync_all()?;
+    fs::set_permissions(tmp.path(), permissions)?;
+    tmp.persist(path).map_err(|e| WriteError::Io(e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ins(at: usize, s: &str) -> Edit {
+        Edit {
+            span: at..at,
+            replacement: s.into(),
+        }
+    }
+
+    #[test]
+    fn inserts_and_replaces_in_order() {
+        let src = "a: nginx\r\nb: redis:7 # c\r\n";
+        let edits = [ins(20, "@d2"), ins(8, ":latest@d1")];
+        assert_eq!(
+            apply(src, &edits).unwrap(),
+            "a: nginx:latest@d1\r\nb: redis:7@d2 # c\r\n"
+        );
+        let replace = Edit {
+            span: 3..8,
+            replacement: "x".into(),
+        };
+        assert_eq!(
+            apply(src, &[replace]).unwrap(),
+            "a: x\r\nb: redis:7 # c\r\n"
+        );
+    }
+
+    #[test]
+    fn duplicates_collapse_and_overlaps_refuse() {
+        let src = "abcdef";
+        assert_eq!(apply(src, &[ins(3, "X"), ins(3, "X")]).unwrap(), "abcXdef");
+        let a = Edit {
+            span: 1..4,
+            replacement: "1".into(),
+        };
+        let b = Edit {
+            span: 2..5,
+            replacement: "2".into(),
+        };
+        assert_eq!(apply(src, &[a, b]), Err(EditError::Overlap(2, 5)));
+        assert!(matches!(
+            apply("é", &[ins(1, "x")]),
+            Err(EditError::OutOfBounds(1, 1))
+        ));
+    }
+
+    #[test]
+    fn atomic_write_keeps_mode_and_refuses_changed_files() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f.yaml");
+        fs::write(&p, "old").unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o640)).unwrap();
+        write_atomic(&p, b"old", b"new").unwrap();
+        assert_eq!(fs::read_to_string(&p).unwrap(), "new");
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
+        assert!(matches!(
+            write_atomic(&p, b"old", b"newer"),
+            Err(WriteError::Modified)
+        ));
+        assert_eq!(fs::read_to_string(&p).unwrap(), "new");
+        let leftovers = fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(leftovers, 1, "no temporary file left behind");
+    }
+}

@@ -1,0 +1,239 @@
+//! Scanning: turn one file's text into `Finding`s. Each format has its own scanner
+//! module that only reports byte spans; this module picks the scanner for a file,
+//! classifies the text at each span, applies inline ignores and computes line and
+//! column. Nothing here touches the network or writes files.
+
+pub mod dockerfile;
+pub mod yaml;
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use crate::finding::{Finding, Format, classify};
+
+/// How a file is read, decided from its name (or its content for explicit arguments).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    Yaml,
+    /// JSON is read with the YAML parser (JSON is a subset of YAML 1.2).
+    Json,
+    Dockerfile,
+}
+
+/// A span a format scanner found, before classification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub span: Range<usize>,
+    pub format: Format,
+}
+
+/// A file that could not be scanned: skipped, never written.
+#[derive(Debug, Clone)]
+pub struct Skipped {
+    pub path: PathBuf,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let path = display_path(&self.path);
+        match self.line {
+            Some(line) => write!(f, "{path}:{line}: {}", self.message),
+            None => write!(f, "{path}: {}", self.message),
+        }
+    }
+}
+
+/// A path as the user should see it: without a leading `./`.
+pub fn display_path(path: &Path) -> String {
+    let s = path.to_string_lossy();
+    s.strip_prefix("./").unwrap_or(&s).to_string()
+}
+
+/// Choose the scanner for a file by its name; `None` for files imagepin does not read.
+pub fn kind_for(path: &Path) -> Option<FileKind> {
+    let name = path.file_name()?.to_str()?;
+    let lower = name.to_ascii_lowercase();
+    if lower == "dockerfile"
+        || lower == "containerfile"
+        || lower.starts_with("dockerfile.")
+        || lower.starts_with("containerfile.")
+        || lower.ends_with(".dockerfile")
+        || lower.ends_with(".containerfile")
+    {
+        return Some(FileKind::Dockerfile);
+    }
+    if lower.ends_with(".yaml") || lower.ends_with(".yml") {
+        return Some(FileKind::Yaml);
+    }
+    if lower.ends_with(".json") {
+        return Some(FileKind::Json);
+    }
+    None
+}
+
+/// For a file named explicitly on the command line whose name says nothing: a file
+/// whose first instruction is `FROM` or `ARG` is a Dockerfile, anything else YAML.
+pub fn sniff_kind(src: &str) -> FileKind {
+    let first = src
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .unwrap_or("");
+    let word = first
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_ascii_uppercase();
+    if word == "FROM" || word == "ARG" {
+        FileKind::Dockerfile
+    } else {
+        FileKind::Yaml
+    }
+}
+
+/// Scan one file's text. Spans are byte offsets into `src`, which is the whole file
+/// (a UTF-8 byte-order mark included).
+pub fn scan_source(path: &Path, src: &str, kind: FileKind) -> Result<Vec<Finding>, Skipped> {
+    let bom = if src.starts_with('\u{feff}') { 3 } else { 0 };
+    let body = &src[bom..];
+    let mut candidates = match kind {
+        FileKind::Dockerfile => dockerfile::scan(body)
+            .into_iter()
+            .map(|r| Candidate {
+                span: r.span,
+                format: Format::Dockerfile,
+            })
+            .collect(),
+        FileKind::Yaml | FileKind::Json => {
+            // Cheap prefilter: a file that never says `image` has no image field.
+            if !body.contains("image") {
+                return Ok(Vec::new());
+            }
+            yaml::scan(body, yaml::Hint::from_path(path)).map_err(|e| Skipped {
+                path: path.to_path_buf(),
+                line: Some(e.line),
+                message: e.message,
+            })?
+        }
+    };
+    candidates.sort_by_key(|c| (c.span.start, c.span.end));
+    candidates.dedup_by(|a, b| a.span == b.span);
+    let lines = LineIndex::new(src);
+    let mut findings = Vec::with_capacity(candidates.len());
+    for c in candidates {
+        let span = c.span.start + bom..c.span.end + bom;
+        if lines.is_ignored(src, span.start) {
+            continue;
+        }
+        let text = src[span.clone()].to_string();
+        let (status, reference, note) = classify(&text);
+        let (line, column) = lines.position(src, span.start);
+        findings.push(Finding {
+            path: path.to_path_buf(),
+            span,
+            line,
+            column,
+            text,
+            format: c.format,
+            status,
+            reference,
+            note,
+        });
+    }
+    Ok(findings)
+}
+
+/// Line starts of a file, for turning byte offsets into positions.
+struct LineIndex {
+    starts: Vec<usize>,
+}
+
+const IGNORE_MARKERS: [&str; 2] = ["imagepin: ignore", "imagepin:ignore"];
+
+impl LineIndex {
+    fn new(src: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(src.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex { starts }
+    }
+
+    /// 0-based line number containing `offset`.
+    fn line_of(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&s| s <= offset) - 1
+    }
+
+    fn line_text<'a>(&self, src: &'a str, line: usize) -> &'a str {
+        let start = self.starts[line];
+        let end = self.starts.get(line + 1).copied().unwrap_or(src.len());
+        &src[start..end]
+    }
+
+    /// 1-based (line, column in characters).
+    fn position(&self, src: &str, offset: usize) -> (usize, usize) {
+        let line = self.line_of(offset);
+        let start = self.starts[line];
+        // A byte-order mark is invisible in every editor: do not count it.
+        let start = if start == 0 && src.starts_with('\u{feff}') {
+            3
+        } else {
+            start
+        };
+        let column = src[start..offset].chars().count() + 1;
+        (line + 1, column)
+    }
+
+    /// An `imagepin: ignore` comment on the reference's line or the line above.
+    fn is_ignored(&self, src: &str, offset: usize) -> bool {
+        let line = self.line_of(offset);
+        let has_marker = |l: usize| {
+            let text = self.line_text(src, l);
+            IGNORE_MARKERS.iter().any(|m| text.contains(m))
+        };
+        has_marker(line) || (line > 0 && has_marker(line - 1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_by_name() {
+        let k = |n: &str| kind_for(Path::new(n));
+        assert_eq!(k("Dockerfile"), Some(FileKind::Dockerfile));
+        assert_eq!(k("Dockerfile.alpine"), Some(FileKind::Dockerfile));
+        assert_eq!(k("api.Dockerfile"), Some(FileKind::Dockerfile));
+        assert_eq!(k("Containerfile"), Some(FileKind::Dockerfile));
+        assert_eq!(k("deploy.yaml"), Some(FileKind::Yaml));
+        assert_eq!(k("compose.yml"), Some(FileKind::Yaml));
+        assert_eq!(k("x.json"), Some(FileKind::Json));
+        assert_eq!(k("main.rs"), None);
+    }
+
+    #[test]
+    fn positions_count_characters_and_crlf_lines() {
+        let src = "a: 1\r\nimage: \"ü\" nginx\r\n";
+        let idx = LineIndex::new(src);
+        let off = src.find("nginx").unwrap();
+        assert_eq!(idx.position(src, off), (2, 12));
+    }
+
+    #[test]
+    fn bom_shifts_spans() {
+        let src = "\u{feff}image: nginx:1.25\n";
+        let f = scan_source(Path::new("a.yaml"), src, FileKind::Yaml).unwrap();
+        assert_eq!(f.len(), 1);
+        assert_eq!(&src[f[0].span.clone()], "nginx:1.25");
+        assert_eq!(f[0].column, 9 - 1);
+    }
+
+    #[test]
+    fn inline_ignore_on_line_or_above() {
+        let src = "a:\n  image: nginx # imagepin: ignore\nb:\n  # imagepin:ignore\n  image: redis\nc:\n  image: alpine\n";
+        let f = scan_source(Path::new("a.yaml"), src, FileKind::Yaml).unwrap();
+        let texts: Vec<_> = f.iter().map(|f| f.text.as_str()).collect();
+        assert_eq!(texts, ["alpine"]);
+    }
+}

@@ -1,0 +1,127 @@
+//! Walking: find the files to scan under the paths the user gave, in parallel,
+//! honouring `.gitignore`, `.ignore` and `.imagepinignore` and looking inside hidden
+//! folders such as `.github` (never `.git`). Each file is read once and scanned on the
+//! walker's thread; the caller receives scanned files in path order.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use ignore::{WalkBuilder, WalkState};
+
+use crate::finding::Finding;
+use crate::scan::{self, FileKind, Skipped};
+
+/// One scanned file with its findings. The text is kept only when asked for
+/// (commands that rewrite need it; `check` does not).
+#[derive(Debug)]
+pub struct ScannedFile {
+    pub path: PathBuf,
+    pub findings: Vec<Finding>,
+    pub source: Option<String>,
+}
+
+/// What a walk produced.
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub files: Vec<ScannedFile>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// Walk `roots` and scan every file imagepin understands. `keep_source` decides, per
+/// scanned file, whether its text is kept for rewriting.
+pub fn scan_paths(roots: &[PathBuf], keep_source: &(dyn Fn(&[Finding]) -> bool + Sync)) -> Scan {
+    let result = Mutex::new(Scan::default());
+    let mut builder = WalkBuilder::new(&roots[0]);
+    for root in &roots[1..] {
+        builder.add(root);
+    }
+    builder
+        .hidden(false)
+        .require_git(false)
+        .add_custom_ignore_filename(".imagepinignore")
+        .filter_entry(|e| e.file_name() != ".git");
+    builder.build_parallel().run(|| {
+        Box::new(|entry| {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(err) => {
+                    push_skip(&result, PathBuf::new(), None, err.to_string());
+                    return WalkState::Continue;
+                }
+            };
+            let explicit = entry.depth() == 0;
+            let is_file = entry.file_type().is_some_and(|t| t.is_file())
+                || (explicit && entry.path().is_file());
+            if !is_file {
+                return WalkState::Continue;
+            }
+            let path = entry.path();
+            let kind = scan::kind_for(path);
+            if kind.is_none() && !explicit {
+                return WalkState::Continue;
+            }
+            match scan_file(path, kind, keep_source) {
+                Ok(Some(file)) => lock(&result).files.push(file),
+                Ok(None) => {}
+                Err(skip) => lock(&result).skipped.push(skip),
+            }
+            WalkState::Continue
+        })
+    });
+    let mut scan = result.into_inner().unwrap_or_else(|p| p.into_inner());
+    scan.files.sort_by(|a, b| a.path.cmp(&b.path));
+    scan.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    scan
+}
+
+fn lock(m: &Mutex<Scan>) -> std::sync::MutexGuard<'_, Scan> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn push_skip(m: &Mutex<Scan>, path: PathBuf, line: Option<usize>, message: String) {
+    lock(m).skipped.push(Skipped {
+        path,
+        line,
+        message,
+    });
+}
+
+/// Read and scan one file. `Ok(None)`: nothing to report (no references).
+fn scan_file(
+    path: &Path,
+    kind: Option<FileKind>,
+    keep_source: &(dyn Fn(&[Finding]) -> bool + Sync),
+) -> Result<Option<ScannedFile>, Skipped> {
+    let skip = |message: String| Skipped {
+        path: path.to_path_buf(),
+        line: None,
+        message,
+    };
+    let bytes = std::fs::read(path).map_err(|e| skip(format!("cannot read: {e}")))?;
+    if bytes.contains(&0) {
+        return Err(skip("binary file (contains NUL bytes); skipped".into()));
+    }
+    let source = String::from_utf8(bytes).map_err(|e| {
+        let line = e.as_bytes()[..e.utf8_error().valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
+        Skipped {
+            path: path.to_path_buf(),
+            line: Some(line),
+            message: "not valid UTF-8; skipped".into(),
+        }
+    })?;
+    let kind = kind.unwrap_or_else(|| scan::sniff_kind(&source));
+    let findings = scan::scan_source(path, &source, kind)?;
+    if findings.is_empty() {
+        return Ok(None);
+    }
+    let source = keep_source(&findings).then_some(source);
+    Ok(Some(ScannedFile {
+        path: path.to_path_buf(),
+        findings,
+        source,
+    }))
+}

@@ -1,0 +1,232 @@
+//! `imagepin check`: offline listing, exit codes and the JSON shape, over golden trees
+//! and the real-world corpus in `testdata/corpus/`.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn imagepin(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_imagepin"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run imagepin")
+}
+
+fn testdata(rel: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(rel)
+}
+
+fn json(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).expect("stdout is one JSON document")
+}
+
+#[test]
+fn check_reports_every_reference_with_position_and_status_as_json() {
+    let dir = testdata("fix/kubernetes/input");
+    let out = imagepin(&dir, &["check", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "unpinned references exit 1");
+    let doc = json(&out);
+    let findings = doc["findings"].as_array().expect("findings array");
+    let by_ref = |r: &str| {
+        findings
+            .iter()
+            .find(|f| f["reference"] == r)
+            .unwrap_or_else(|| panic!("{r} missing from {findings:#?}"))
+    };
+    let web = by_ref("nginx:1.25");
+    assert_eq!(web["path"], "workloads.yaml");
+    assert_eq!(web["line"], 16);
+    assert_eq!(web["column"], 18);
+    assert_eq!(web["registry"], "docker.io");
+    assert_eq!(web["repository"], "library/nginx");
+    assert_eq!(web["tag"], "1.25");
+    assert_eq!(web["digest"], Value::Null);
+    assert_eq!(web["status"], "mutable");
+    assert_eq!(web["format"], "kubernetes");
+
+    let cache = by_ref("redis");
+    assert_eq!(cache["status"], "untagged");
+    assert_eq!(cache["tag"], Value::Null);
+
+    let api = by_ref("ghcr.io/acme/api:v2");
+    assert_eq!(api["registry"], "ghcr.io");
+    assert_eq!(api["repository"], "acme/api");
+    assert_eq!(api["column"], 19, "column of the text inside the quotes");
+
+    let pinned = by_ref(&format!("nginx:1.25@sha256:{}", "0".repeat(64)));
+    assert_eq!(pinned["status"], "pinned");
+    assert_eq!(pinned["digest"], format!("sha256:{}", "0".repeat(64)));
+
+    assert_eq!(by_ref("$(params.image)")["status"], "templated");
+    let bad = by_ref("Not/A/Valid:Ref");
+    assert_eq!(bad["status"], "invalid");
+    assert!(
+        bad["note"].as_str().is_some_and(|n| n.contains("invalid")),
+        "{bad}"
+    );
+
+    // Annotations, env values and block scalars are never image fields.
+    let refs: Vec<&str> = findings
+        .iter()
+        .filter_map(|f| f["reference"].as_str())
+        .collect();
+    assert_eq!(
+        refs.iter().filter(|r| **r == "nginx").count(),
+        0,
+        "{refs:?}"
+    );
+    assert_eq!(findings.len(), 9, "{refs:?}");
+}
+
+#[test]
+fn check_text_lists_file_line_column_and_status() {
+    let dir = testdata("fix/dockerfile/input");
+    let out = imagepin(&dir, &["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Dockerfile:5:6: mutable   alpine:3.19 (dockerfile)"),
+        "{text}"
+    );
+    assert!(!text.contains("scratch"), "{text}");
+    assert!(
+        !text.contains(" build "),
+        "stage names are not images: {text}"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("references:"), "{err}");
+}
+
+#[test]
+fn check_exit_codes() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let pinned = format!("FROM nginx:1.25@sha256:{}\n", "a".repeat(64));
+    fs::write(tmp.path().join("Dockerfile"), pinned).expect("write");
+    fs::write(tmp.path().join("notes.txt"), "image: nginx\n").expect("write");
+    assert_eq!(
+        imagepin(tmp.path(), &["check"]).status.code(),
+        Some(0),
+        "all pinned"
+    );
+
+    fs::write(tmp.path().join("tpl.yaml"), "image: ${IMAGE}\n").expect("write");
+    assert_eq!(
+        imagepin(tmp.path(), &["check"]).status.code(),
+        Some(0),
+        "templated is reported, not an error"
+    );
+
+    fs::write(tmp.path().join("Containerfile"), "FROM nginx\n").expect("write");
+    assert_eq!(imagepin(tmp.path(), &["check"]).status.code(), Some(1));
+    assert_eq!(
+        imagepin(tmp.path(), &["check", "no-such-dir"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        imagepin(tmp.path(), &["check", "--format", "xml"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        imagepin(tmp.path(), &["fix", "--mirror", "docker.io"])
+            .status
+            .code(),
+        Some(2),
+        "bad mirror is a usage error"
+    );
+}
+
+#[test]
+fn hidden_folders_are_walked_but_git_and_gitignored_files_are_not() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let p = tmp.path();
+    fs::create_dir_all(p.join(".github/workflows")).expect("mkdir");
+    fs::create_dir_all(p.join(".git")).expect("mkdir");
+    fs::create_dir_all(p.join("build")).expect("mkdir");
+    fs::write(
+        p.join(".github/workflows/ci.yml"),
+        "jobs:\n  a:\n    container:\n      image: node:20\n",
+    )
+    .expect("w");
+    fs::write(p.join(".git/config.yaml"), "image: git-internal\n").expect("w");
+    fs::write(p.join("build/out.yaml"), "image: generated\n").expect("w");
+    fs::write(p.join(".gitignore"), "build/\n").expect("w");
+    fs::write(p.join("explicit.txt"), "image: explicit:1\n").expect("w");
+    let out = imagepin(p, &["check", "--format", "json"]);
+    let refs: Vec<String> = json(&out)["findings"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|f| f["reference"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(refs, ["node:20"]);
+
+    let out = imagepin(
+        p,
+        &[
+            "check",
+            "--format",
+            "json",
+            "explicit.txt",
+            "build/out.yaml",
+        ],
+    );
+    let refs: Vec<String> = json(&out)["findings"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|f| f["reference"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(
+        refs,
+        ["generated", "explicit:1"],
+        "explicit files are always scanned"
+    );
+}
+
+#[test]
+fn check_over_the_real_world_corpus_neither_panics_nor_errors() {
+    let corpus = testdata("corpus");
+    let out = imagepin(&corpus, &["check", "--format", "json"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!err.contains("error:"), "{err}");
+    let doc = json(&out);
+    let findings = doc["findings"].as_array().expect("array");
+    assert!(findings.len() > 400, "found only {}", findings.len());
+    for f in findings {
+        let path = corpus.join(f["path"].as_str().expect("path"));
+        let text = fs::read_to_string(&path).expect("finding's file exists");
+        let line = f["line"].as_u64().expect("line") as usize;
+        let reference = f["reference"].as_str().expect("reference");
+        let src_line = text.lines().nth(line - 1).expect("line exists");
+        assert!(
+            src_line.contains(reference),
+            "{}:{line}: {reference:?} not on that line: {src_line:?}",
+            path.display()
+        );
+    }
+    // Every skip names a file and a line.
+    for w in err.lines().filter(|l| l.starts_with("warning:")) {
+        let loc = w
+            .trim_start_matches("warning: ")
+            .split(": ")
+            .next()
+            .unwrap_or("");
+        assert!(
+            loc.rsplit(':')
+                .next()
+                .is_some_and(|n| n.parse::<usize>().is_ok()),
+            "{w}"
+        );
+    }
+}

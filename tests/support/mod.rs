@@ -1,0 +1,4 @@
+//! Shared test support: a real registry on loopback.
+#![allow(dead_code)]
+
+pub mod registry;
