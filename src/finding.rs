@@ -17,6 +17,13 @@ pub enum Format {
     Compose,
     Dockerfile,
     Yaml,
+    GithubActions,
+    GitlabCi,
+    Circleci,
+    CloudBuild,
+    Kustomize,
+    Helm,
+    Devcontainer,
 }
 
 impl Format {
@@ -26,8 +33,41 @@ impl Format {
             Format::Compose => "compose",
             Format::Dockerfile => "dockerfile",
             Format::Yaml => "yaml",
+            Format::GithubActions => "github-actions",
+            Format::GitlabCi => "gitlab-ci",
+            Format::Circleci => "circleci",
+            Format::CloudBuild => "cloud-build",
+            Format::Kustomize => "kustomize",
+            Format::Helm => "helm",
+            Format::Devcontainer => "devcontainer",
         }
     }
+}
+
+/// Where a new digest goes when a reference is pinned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PinSite {
+    /// The finding's span holds the whole reference: a digest is appended to it (or
+    /// replaces the one it carries).
+    Inline,
+    /// The reference is assembled from fields (Kustomize `images:`, Helm values) and
+    /// its digest lives in a field of its own.
+    Field(DigestField),
+}
+
+/// The digest field of a reference assembled from fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DigestField {
+    /// Replace these bytes (the field's value, inside any quotes) with the digest.
+    Value(std::ops::Range<usize>),
+    /// No field yet: insert `before`, the digest, then `after` at `at`.
+    Insert {
+        at: usize,
+        before: String,
+        after: String,
+    },
+    /// No field, and none may be invented: the reference cannot be pinned in place.
+    Missing(String),
 }
 
 /// What state a reference is in.
@@ -44,6 +84,8 @@ pub enum Status {
     Templated,
     /// Not a valid reference by the Docker grammar.
     Invalid,
+    /// Built locally (a compose service's `build:` output): never looked up.
+    Local,
 }
 
 impl Status {
@@ -54,6 +96,7 @@ impl Status {
             Status::Untagged => "untagged",
             Status::Templated => "templated",
             Status::Invalid => "invalid",
+            Status::Local => "local",
         }
     }
 
@@ -73,8 +116,11 @@ pub struct Finding {
     pub line: usize,
     /// 1-based column of the span's start, counted in characters.
     pub column: usize,
-    /// The reference exactly as written.
+    /// The reference exactly as written (for references assembled from fields, the
+    /// reference those fields produce).
     pub text: String,
+    /// Where a digest goes when this reference is pinned.
+    pub pin: PinSite,
     pub format: Format,
     pub status: Status,
     /// The parsed reference (absent for templated and invalid text).

@@ -132,6 +132,8 @@ pub enum Action {
     Pinned,
     WouldPin,
     Failed,
+    /// Resolved, but the file has no place for a digest (Helm values without one).
+    Skipped,
     Unchanged,
 }
 
@@ -199,6 +201,11 @@ pub fn fix(out: &mut impl Write, rows: &[FixRow<'_>], format: OutputFormat) -> i
                             r.error.as_deref().unwrap_or("failed")
                         ));
                     }
+                    Action::Skipped => warning(&format!(
+                        "{place}: {}: not pinned: {}",
+                        f.text,
+                        r.error.as_deref().unwrap_or("no place for a digest")
+                    )),
                     Action::Unchanged => {}
                 }
             }

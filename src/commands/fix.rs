@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 use super::Outcome;
 use crate::cli::{OutputFormat, RunError};
 use crate::config::RegistrySettings;
-use crate::finding::{Finding, Status};
+use crate::finding::{DigestField, Finding, PinSite, Status};
 use crate::registry::{Client, Resolutions, Resolver, Target};
 use crate::report::{self, Action, FixRow};
 use crate::rewrite::{self, Edit};
@@ -37,14 +37,39 @@ pub fn target(f: &Finding) -> Option<Target> {
     })
 }
 
-/// The text to insert after an unpinned reference: `@digest`, with `:latest` first
-/// when no tag was written.
-fn pin_suffix(f: &Finding, digest: &str) -> String {
-    let implicit_tag = f.reference.as_ref().is_some_and(|r| r.tag.is_none());
-    if implicit_tag {
-        format!(":latest@{digest}")
-    } else {
-        format!("@{digest}")
+/// The edit that pins an unpinned finding to `digest`, and the reference it makes;
+/// `Err` when the file has no place for a digest.
+pub fn pin_edit(f: &Finding, digest: &str) -> Result<(Edit, String), String> {
+    match &f.pin {
+        PinSite::Inline => {
+            // `nginx` means `nginx:latest`: write the tag out so the pin says what it is.
+            let implicit_tag = f.reference.as_ref().is_some_and(|r| r.tag.is_none());
+            let suffix = if implicit_tag {
+                format!(":latest@{digest}")
+            } else {
+                format!("@{digest}")
+            };
+            let new = format!("{}{suffix}", f.text);
+            let edit = Edit {
+                span: f.span.end..f.span.end,
+                replacement: suffix,
+            };
+            Ok((edit, new))
+        }
+        PinSite::Field(field) => {
+            let edit = match field {
+                DigestField::Value(span) => Edit {
+                    span: span.clone(),
+                    replacement: digest.to_string(),
+                },
+                DigestField::Insert { at, before, after } => Edit {
+                    span: *at..*at,
+                    replacement: format!("{before}{digest}{after}"),
+                },
+                DigestField::Missing(why) => return Err(why.clone()),
+            };
+            Ok((edit, format!("{}@{digest}", f.text)))
+        }
     }
 }
 
@@ -174,21 +199,28 @@ fn plan_file<'a>(file: &'a ScannedFile, results: &Resolutions) -> Vec<(FixRow<'a
     for f in file.findings.iter().filter(|f| f.status.needs_pin()) {
         let Some(target) = target(f) else { continue };
         let row = match results.get(&target) {
-            Some(Ok(resolved)) => {
-                let suffix = pin_suffix(f, &resolved.digest);
-                let edit = Edit {
-                    span: f.span.end..f.span.end,
-                    replacement: suffix.clone(),
-                };
-                let row = FixRow {
-                    finding: f,
-                    action: Action::Pinned,
-                    new_reference: Some(format!("{}{}", f.text, suffix)),
-                    new_digest: Some(resolved.digest.clone()),
-                    error: None,
-                };
-                (row, Some(edit))
-            }
+            Some(Ok(resolved)) => match pin_edit(f, &resolved.digest) {
+                Ok((edit, new_reference)) => {
+                    let row = FixRow {
+                        finding: f,
+                        action: Action::Pinned,
+                        new_reference: Some(new_reference),
+                        new_digest: Some(resolved.digest.clone()),
+                        error: None,
+                    };
+                    (row, Some(edit))
+                }
+                Err(why) => {
+                    let row = FixRow {
+                        finding: f,
+                        action: Action::Skipped,
+                        new_reference: None,
+                        new_digest: Some(resolved.digest.clone()),
+                        error: Some(why),
+                    };
+                    (row, None)
+                }
+            },
             Some(Err(e)) => (failed_row(f, e.to_string()), None),
             None => (failed_row(f, "not resolved".into()), None),
         };

@@ -3,13 +3,21 @@
 //! classifies the text at each span, applies inline ignores and computes line and
 //! column. Nothing here touches the network or writes files.
 
+pub mod circleci;
+pub mod cloudbuild;
+pub mod compose;
+pub mod devcontainer;
 pub mod dockerfile;
+pub mod github;
+pub mod gitlab;
+pub mod helm;
+pub mod kustomize;
 pub mod yaml;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use crate::finding::{Finding, Format, classify};
+use crate::finding::{DigestField, Finding, Format, PinSite, Status, classify};
 
 /// How a file is read, decided from its name (or its content for explicit arguments).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,14 +25,37 @@ pub enum FileKind {
     Yaml,
     /// JSON is read with the YAML parser (JSON is a subset of YAML 1.2).
     Json,
+    /// JSON with comments and trailing commas (`devcontainer.json`).
+    Jsonc,
     Dockerfile,
 }
 
-/// A span a format scanner found, before classification.
+/// A reference a format scanner found, before classification.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
+    /// Where the reference is written (for assembled references: the field that
+    /// names the image, where the finding is reported).
     pub span: Range<usize>,
     pub format: Format,
+    /// The reference text when it is assembled from several fields.
+    pub text: Option<String>,
+    pub pin: PinSite,
+    /// A status decided by the scanner, with a note (local build outputs, tags the
+    /// file cannot know); `None` classifies the text.
+    pub status: Option<(Status, String)>,
+}
+
+impl Candidate {
+    /// A complete reference written at `span`.
+    pub fn inline(span: Range<usize>, format: Format) -> Candidate {
+        Candidate {
+            span,
+            format,
+            text: None,
+            pin: PinSite::Inline,
+            status: None,
+        }
+    }
 }
 
 /// A file that could not be scanned: skipped, never written.
@@ -55,6 +86,9 @@ pub fn display_path(path: &Path) -> String {
 pub fn kind_for(path: &Path) -> Option<FileKind> {
     let name = path.file_name()?.to_str()?;
     let lower = name.to_ascii_lowercase();
+    if lower == "devcontainer.json" || lower == ".devcontainer.json" {
+        return Some(FileKind::Jsonc);
+    }
     if lower == "dockerfile"
         || lower == "containerfile"
         || lower.starts_with("dockerfile.")
@@ -101,17 +135,16 @@ pub fn scan_source(path: &Path, src: &str, kind: FileKind) -> Result<Vec<Finding
     let mut candidates = match kind {
         FileKind::Dockerfile => dockerfile::scan(body)
             .into_iter()
-            .map(|r| Candidate {
-                span: r.span,
-                format: Format::Dockerfile,
-            })
+            .map(|r| Candidate::inline(r.span, Format::Dockerfile))
             .collect(),
+        FileKind::Jsonc => devcontainer::scan(body),
         FileKind::Yaml | FileKind::Json => {
-            // Cheap prefilter: a file that never says `image` has no image field.
-            if !body.contains("image") {
+            // Cheap prefilter: a plain YAML file that never says `image` has no image
+            // field (CI formats name images under other keys too).
+            if yaml::Flavor::from_path(path) == yaml::Flavor::Plain && !body.contains("image") {
                 return Ok(Vec::new());
             }
-            yaml::scan(body, yaml::Hint::from_path(path)).map_err(|e| Skipped {
+            yaml::scan(body, path).map_err(|e| Skipped {
                 path: path.to_path_buf(),
                 line: Some(e.line),
                 message: e.message,
@@ -127,8 +160,29 @@ pub fn scan_source(path: &Path, src: &str, kind: FileKind) -> Result<Vec<Finding
         if lines.is_ignored(src, span.start) {
             continue;
         }
-        let text = src[span.clone()].to_string();
-        let (status, reference, note) = classify(&text);
+        let text = c.text.unwrap_or_else(|| src[span.clone()].to_string());
+        let (mut status, reference, mut note) = classify(&text);
+        if let Some((forced, why)) = c.status {
+            status = forced;
+            note = Some(why);
+        } else if let PinSite::Field(DigestField::Missing(why)) = &c.pin
+            && status.needs_pin()
+        {
+            note = Some(why.clone());
+        }
+        let pin = match c.pin {
+            PinSite::Field(DigestField::Value(r)) => {
+                PinSite::Field(DigestField::Value(r.start + bom..r.end + bom))
+            }
+            PinSite::Field(DigestField::Insert { at, before, after }) => {
+                PinSite::Field(DigestField::Insert {
+                    at: at + bom,
+                    before,
+                    after,
+                })
+            }
+            other => other,
+        };
         let (line, column) = lines.position(src, span.start);
         findings.push(Finding {
             path: path.to_path_buf(),
@@ -136,6 +190,7 @@ pub fn scan_source(path: &Path, src: &str, kind: FileKind) -> Result<Vec<Finding
             line,
             column,
             text,
+            pin,
             format: c.format,
             status,
             reference,

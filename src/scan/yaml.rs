@@ -15,29 +15,78 @@ use tree_sitter::{Node, Parser, Tree};
 use super::Candidate;
 use crate::finding::Format;
 
-/// What the file's name says about its documents.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Hint {
+/// What a file's name says about the documents in it: which CI system or packaging
+/// tool reads it, and so which rules beyond the generic `image:` one apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    /// Any other YAML: Kubernetes, compose, Tekton, Argo … (decided per document).
+    Plain,
     /// Named like a docker-compose file.
-    pub compose_name: bool,
+    Compose,
+    GithubWorkflow,
+    GithubAction,
+    GitlabCi,
+    Circleci,
+    CloudBuild,
+    Kustomization,
+    HelmValues,
 }
 
-impl Hint {
-    pub fn from_path(path: &Path) -> Hint {
+impl Flavor {
+    pub fn from_path(path: &Path) -> Flavor {
         let name = path
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or("")
             .to_ascii_lowercase();
-        let stem = name
+        let parent = |n: usize| {
+            path.parent()
+                .and_then(|p| p.iter().rev().nth(n))
+                .and_then(|c| c.to_str())
+                .unwrap_or("")
+        };
+        let Some(stem) = name
             .strip_suffix(".yaml")
             .or_else(|| name.strip_suffix(".yml"))
-            .unwrap_or("");
-        Hint {
-            compose_name: stem.starts_with("docker-compose")
-                || stem.starts_with("compose")
-                || stem.ends_with(".compose")
-                || stem.ends_with("-compose"),
+        else {
+            return Flavor::Plain;
+        };
+        if parent(0) == "workflows" && parent(1) == ".github" {
+            Flavor::GithubWorkflow
+        } else if stem == "action" {
+            Flavor::GithubAction
+        } else if stem == ".gitlab-ci" || stem.ends_with(".gitlab-ci") {
+            Flavor::GitlabCi
+        } else if stem == "config" && parent(0) == ".circleci" {
+            Flavor::Circleci
+        } else if stem.starts_with("cloudbuild") {
+            Flavor::CloudBuild
+        } else if stem == "kustomization" {
+            Flavor::Kustomization
+        } else if stem.starts_with("values") {
+            Flavor::HelmValues
+        } else if stem.starts_with("docker-compose")
+            || stem.starts_with("compose")
+            || stem.ends_with(".compose")
+            || stem.ends_with("-compose")
+        {
+            Flavor::Compose
+        } else {
+            Flavor::Plain
+        }
+    }
+
+    /// The format every document of such a file is reported as.
+    fn format(self) -> Option<Format> {
+        match self {
+            Flavor::Plain => None,
+            Flavor::Compose => Some(Format::Compose),
+            Flavor::GithubWorkflow | Flavor::GithubAction => Some(Format::GithubActions),
+            Flavor::GitlabCi => Some(Format::GitlabCi),
+            Flavor::Circleci => Some(Format::Circleci),
+            Flavor::CloudBuild => Some(Format::CloudBuild),
+            Flavor::Kustomization => Some(Format::Kustomize),
+            Flavor::HelmValues => Some(Format::Helm),
         }
     }
 }
@@ -68,8 +117,8 @@ fn parse(src: &str) -> Option<Tree> {
     })
 }
 
-/// Find the image references in a YAML (or JSON) text.
-pub fn scan(src: &str, hint: Hint) -> Result<Vec<Candidate>, YamlError> {
+/// Find the image references in a YAML (or JSON) text read from `path`.
+pub fn scan(src: &str, path: &Path) -> Result<Vec<Candidate>, YamlError> {
     let tree = parse(src).ok_or_else(|| YamlError {
         line: 1,
         message: "the YAML parser gave up on this file".into(),
@@ -82,13 +131,35 @@ pub fn scan(src: &str, hint: Hint) -> Result<Vec<Candidate>, YamlError> {
             message: "not valid YAML (a template must be rendered first); skipped".into(),
         });
     }
+    let flavor = Flavor::from_path(path);
     let mut out = Vec::new();
     let mut cursor = root.walk();
     for doc in root.named_children(&mut cursor) {
-        if doc.kind() == "document" {
-            let format = document_format(doc, src, hint);
-            scan_document(doc, src, format, &mut out);
+        if doc.kind() != "document" {
+            continue;
         }
+        let format = flavor.format().unwrap_or_else(|| document_format(doc, src));
+        let excluded: &[&str] = match flavor {
+            Flavor::Circleci => &super::circleci::EXCLUDED_PARENTS,
+            _ => &EXCLUDED_PARENTS,
+        };
+        let mut found = Vec::new();
+        image_fields(doc, src, format, excluded, &mut found);
+        let root = document_root(doc);
+        match flavor {
+            Flavor::GithubWorkflow => super::github::workflow(root, src, &mut found),
+            Flavor::GithubAction => super::github::action(root, src, &mut found),
+            Flavor::GitlabCi => super::gitlab::scan(doc, src, &mut found),
+            Flavor::CloudBuild => super::cloudbuild::scan(root, src, &mut found),
+            Flavor::Kustomization => super::kustomize::scan(root, src, &mut found),
+            Flavor::HelmValues => super::helm::scan(doc, src, &mut found),
+            Flavor::Circleci => {}
+            Flavor::Plain | Flavor::Compose => {}
+        }
+        if format == Format::Compose {
+            super::compose::mark_build_outputs(root, src, &mut found);
+        }
+        out.extend(found);
     }
     Ok(out)
 }
@@ -96,7 +167,14 @@ pub fn scan(src: &str, hint: Hint) -> Result<Vec<Candidate>, YamlError> {
 /// Keys under which an `image` key is data about something else, never a pod's image.
 const EXCLUDED_PARENTS: [&str; 2] = ["annotations", "labels"];
 
-fn scan_document(doc: Node<'_>, src: &str, format: Format, out: &mut Vec<Candidate>) {
+/// The generic rule: every `image` key with a string scalar value, anchors followed.
+fn image_fields(
+    doc: Node<'_>,
+    src: &str,
+    format: Format,
+    excluded_parents: &[&str],
+    out: &mut Vec<Candidate>,
+) {
     // Anchors seen so far in this document: name → span of the anchored scalar.
     let mut anchors: HashMap<&str, Range<usize>> = HashMap::new();
     // Depth-first, in document order, without recursion (deeply nested input is fine).
@@ -116,7 +194,7 @@ fn scan_document(doc: Node<'_>, src: &str, format: Format, out: &mut Vec<Candida
                     .child_by_field_name("key")
                     .and_then(|k| scalar_text(k, src));
                 if let Some(key) = key {
-                    if EXCLUDED_PARENTS.contains(&key) {
+                    if excluded_parents.contains(&key) {
                         child_excluded = true;
                     } else if key == "image"
                         && !excluded
@@ -128,7 +206,7 @@ fn scan_document(doc: Node<'_>, src: &str, format: Format, out: &mut Vec<Candida
                         if let Some(span) = span
                             && !(format == Format::Yaml && looks_like_file(&src[span.clone()]))
                         {
-                            out.push(Candidate { span, format });
+                            out.push(Candidate::inline(span, format));
                         }
                     }
                 }
@@ -145,7 +223,7 @@ fn scan_document(doc: Node<'_>, src: &str, format: Format, out: &mut Vec<Candida
 
 /// The scalar child of a flow node, with quotes stripped: only string scalars count
 /// (`image: 1.0`, `image: null` or `image: true` are not references).
-fn scalar_span(node: Node<'_>) -> Option<Range<usize>> {
+pub(super) fn scalar_span(node: Node<'_>) -> Option<Range<usize>> {
     if node.kind() != "flow_node" {
         return None;
     }
@@ -167,7 +245,7 @@ fn scalar_span(node: Node<'_>) -> Option<Range<usize>> {
 }
 
 /// The text of a scalar key (quotes stripped).
-fn scalar_text<'s>(node: Node<'_>, src: &'s str) -> Option<&'s str> {
+pub(super) fn scalar_text<'s>(node: Node<'_>, src: &'s str) -> Option<&'s str> {
     scalar_span(node).map(|r| &src[r])
 }
 
@@ -190,39 +268,126 @@ fn alias_name<'s>(node: Node<'_>, src: &'s str) -> Option<&'s str> {
 }
 
 /// Top-level keys decide what a document is: `apiVersion` + `kind` is Kubernetes,
-/// `services` (or a compose file name) is docker-compose, anything else plain YAML.
-fn document_format(doc: Node<'_>, src: &str, hint: Hint) -> Format {
-    let keys = top_level_keys(doc, src);
+/// `services` is docker-compose, anything else plain YAML.
+fn document_format(doc: Node<'_>, src: &str) -> Format {
+    let keys: Vec<&str> = document_root(doc)
+        .map(|r| pairs(r, src).into_iter().map(|(k, _, _)| k).collect())
+        .unwrap_or_default();
     if keys.contains(&"apiVersion") && keys.contains(&"kind") {
         Format::Kubernetes
-    } else if hint.compose_name || keys.contains(&"services") {
+    } else if keys.contains(&"services") {
         Format::Compose
     } else {
         Format::Yaml
     }
 }
 
-fn top_level_keys<'s>(doc: Node<'_>, src: &'s str) -> Vec<&'s str> {
+/// The content node (block or flow node) of a document.
+pub(super) fn document_root(doc: Node<'_>) -> Option<Node<'_>> {
     let mut cursor = doc.walk();
-    let Some(content) = doc
-        .named_children(&mut cursor)
+    doc.named_children(&mut cursor)
         .find(|c| matches!(c.kind(), "block_node" | "flow_node"))
-    else {
-        return Vec::new();
-    };
-    let mut cursor = content.walk();
-    let Some(mapping) = content
-        .named_children(&mut cursor)
-        .find(|c| matches!(c.kind(), "block_mapping" | "flow_mapping"))
+}
+
+/// The content of a block or flow node: its mapping, sequence, scalar or alias.
+pub(super) fn content(node: Node<'_>) -> Option<Node<'_>> {
+    let mut cursor = node.walk();
+    node.named_children(&mut cursor)
+        .find(|c| !matches!(c.kind(), "anchor" | "tag" | "comment"))
+}
+
+/// The pairs of a mapping node: (key text, pair node, value node).
+pub(super) fn pairs<'t, 's>(
+    node: Node<'t>,
+    src: &'s str,
+) -> Vec<(&'s str, Node<'t>, Option<Node<'t>>)> {
+    let Some(mapping) =
+        content(node).filter(|c| matches!(c.kind(), "block_mapping" | "flow_mapping"))
     else {
         return Vec::new();
     };
     let mut cursor = mapping.walk();
     mapping
         .named_children(&mut cursor)
-        .filter_map(|pair| pair.child_by_field_name("key"))
-        .filter_map(|k| scalar_text(k, src))
+        .filter(|p| matches!(p.kind(), "block_mapping_pair" | "flow_pair"))
+        .filter_map(|p| {
+            let key = p
+                .child_by_field_name("key")
+                .and_then(|k| scalar_text(k, src))?;
+            Some((key, p, p.child_by_field_name("value")))
+        })
         .collect()
+}
+
+/// The value node of `key` in a mapping node.
+pub(super) fn get<'t>(node: Node<'t>, src: &str, key: &str) -> Option<Node<'t>> {
+    pairs(node, src)
+        .into_iter()
+        .find(|(k, _, _)| *k == key)
+        .and_then(|(_, _, v)| v)
+}
+
+/// The item nodes of a sequence node.
+pub(super) fn items(node: Node<'_>) -> Vec<Node<'_>> {
+    let Some(seq) =
+        content(node).filter(|c| matches!(c.kind(), "block_sequence" | "flow_sequence"))
+    else {
+        return Vec::new();
+    };
+    let mut cursor = seq.walk();
+    let children: Vec<Node<'_>> = seq.named_children(&mut cursor).collect();
+    children
+        .into_iter()
+        .filter_map(|c| match c.kind() {
+            "block_sequence_item" => {
+                let mut cursor = c.walk();
+                c.named_children(&mut cursor)
+                    .find(|n| matches!(n.kind(), "block_node" | "flow_node"))
+            }
+            "flow_node" => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Every mapping pair in a document, depth first: (key text, value node).
+pub(super) fn all_pairs<'t, 's>(doc: Node<'t>, src: &'s str) -> Vec<(&'s str, Node<'t>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![doc];
+    while let Some(node) = stack.pop() {
+        if matches!(node.kind(), "block_mapping_pair" | "flow_pair")
+            && let (Some(key), Some(value)) = (
+                node.child_by_field_name("key")
+                    .and_then(|k| scalar_text(k, src)),
+                node.child_by_field_name("value"),
+            )
+        {
+            out.push((key, value));
+        }
+        let mut cursor = node.walk();
+        let children: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
+        stack.extend(children.into_iter().rev());
+    }
+    out
+}
+
+/// Whether a node holds a mapping.
+pub(super) fn is_mapping(node: Node<'_>) -> bool {
+    content(node).is_some_and(|c| matches!(c.kind(), "block_mapping" | "flow_mapping"))
+}
+
+/// The span of any scalar value (inside quotes; numbers and empty quoted strings
+/// too), for fields such as `newTag: 1.25` or `digest: ""`.
+pub(super) fn value_span(node: Node<'_>) -> Option<Range<usize>> {
+    let c = content(node)?;
+    match c.kind() {
+        "plain_scalar" => Some(c.byte_range()),
+        "double_quote_scalar" | "single_quote_scalar" => {
+            let r = c.byte_range();
+            (r.end >= r.start + 2).then(|| r.start + 1..r.end - 1)
+        }
+        _ => None,
+    }
 }
 
 /// In YAML that is not a known container format, `image:` often names a picture or a
@@ -260,7 +425,7 @@ mod tests {
     use super::*;
 
     fn texts(src: &str) -> Vec<(&str, Format)> {
-        scan(src, Hint::default())
+        scan(src, Path::new("t.yaml"))
             .expect("parses")
             .into_iter()
             .map(|c| (&src[c.span], c.format))
@@ -286,7 +451,7 @@ mod tests {
     #[test]
     fn anchors_report_the_definition_once() {
         let src = "x-base: &base\n  image: &img nginx:1.25\nservices:\n  a:\n    <<: *base\n  b:\n    image: *img\n";
-        let got = scan(src, Hint::default()).unwrap();
+        let got = scan(src, Path::new("t.yaml")).unwrap();
         assert_eq!(
             got.len(),
             2,
@@ -319,7 +484,7 @@ mod tests {
     #[test]
     fn syntax_errors_name_a_line() {
         let src = "a: 1\nb: [\n{{- if .Values.x }}\nimage: {{ .Values.image }}\n";
-        let err = scan(src, Hint::default()).unwrap_err();
+        let err = scan(src, Path::new("t.yaml")).unwrap_err();
         assert!(err.line >= 2, "line {}", err.line);
     }
 
@@ -330,9 +495,21 @@ mod tests {
     }
 
     #[test]
-    fn compose_by_name() {
-        assert!(Hint::from_path(Path::new("docker-compose.prod.yml")).compose_name);
-        assert!(Hint::from_path(Path::new("compose.yaml")).compose_name);
-        assert!(!Hint::from_path(Path::new("deploy.yaml")).compose_name);
+    fn flavors_by_path() {
+        let f = |p: &str| Flavor::from_path(Path::new(p));
+        assert_eq!(f("docker-compose.prod.yml"), Flavor::Compose);
+        assert_eq!(f("compose.yaml"), Flavor::Compose);
+        assert_eq!(f("deploy.yaml"), Flavor::Plain);
+        assert_eq!(f("x/.github/workflows/ci.yml"), Flavor::GithubWorkflow);
+        assert_eq!(f("x/workflows/ci.yml"), Flavor::Plain);
+        assert_eq!(f("action.yaml"), Flavor::GithubAction);
+        assert_eq!(f(".gitlab-ci.yml"), Flavor::GitlabCi);
+        assert_eq!(f("templates/Docker.gitlab-ci.yml"), Flavor::GitlabCi);
+        assert_eq!(f(".circleci/config.yml"), Flavor::Circleci);
+        assert_eq!(f("config.yml"), Flavor::Plain);
+        assert_eq!(f("cloudbuild.yaml"), Flavor::CloudBuild);
+        assert_eq!(f("base/kustomization.yaml"), Flavor::Kustomization);
+        assert_eq!(f("values-prod.yaml"), Flavor::HelmValues);
+        assert_eq!(f("values.json"), Flavor::Plain);
     }
 }

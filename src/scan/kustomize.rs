@@ -1,0 +1,158 @@
+//! Kustomize (`kustomization.yaml`): each `images:` entry (`name`, optional `newName`,
+//! `newTag`, `digest`) describes the image kustomize will write into the manifests:
+//! `newName` (or `name`) with `newTag`. It is pinned by filling in or adding the entry's
+//! `digest:` field, keeping `newTag` for readers. An `images:` key in any other file is
+//! not kustomize.
+
+use tree_sitter::Node;
+
+use super::Candidate;
+use super::yaml::{content, get, is_mapping, items, pairs, value_span};
+use crate::finding::{DigestField, Format, PinSite, Status};
+
+pub fn scan(root: Option<Node<'_>>, src: &str, out: &mut Vec<Candidate>) {
+    let Some(images) = root.and_then(|r| get(r, src, "images")) else {
+        return;
+    };
+    for entry in items(images).into_iter().filter(|e| is_mapping(*e)) {
+        let field = |key: &str| get(entry, src, key).and_then(value_span);
+        let text_of = |key: &str| field(key).map(|s| &src[s]).filter(|t| !t.is_empty());
+        let Some(span) = field("newName")
+            .or_else(|| field("name"))
+            .filter(|s| !s.is_empty())
+        else {
+            continue;
+        };
+        let mut text = src[span.clone()].to_string();
+        let tag = text_of("newTag");
+        if let Some(tag) = tag {
+            text.push(':');
+            text.push_str(tag);
+        }
+        let digest = text_of("digest");
+        if let Some(digest) = digest {
+            text.push('@');
+            text.push_str(digest);
+        }
+        let status = (tag.is_none() && digest.is_none()).then(|| {
+            (
+                Status::Templated,
+                "no newTag: kustomize keeps each manifest's own tag".to_string(),
+            )
+        });
+        out.push(Candidate {
+            span,
+            format: Format::Kustomize,
+            text: Some(text),
+            pin: PinSite::Field(digest_field(entry, src)),
+            status,
+        });
+    }
+}
+
+/// Where the entry's digest goes: its `digest:` value, or a new `digest:` field after
+/// the entry's last field, indented like the others and with the file's line ending.
+fn digest_field(entry: Node<'_>, src: &str) -> DigestField {
+    let fields = pairs(entry, src);
+    if let Some((_, pair, value)) = fields.iter().find(|(k, _, _)| *k == "digest") {
+        return match value.and_then(value_span) {
+            Some(span) => DigestField::Value(span),
+            None => DigestField::Insert {
+                at: pair.end_byte(),
+                before: " ".into(),
+                after: String::new(),
+            },
+        };
+    }
+    let (Some((_, first, _)), Some((_, last, _))) = (fields.first(), fields.last()) else {
+        return DigestField::Missing("empty images entry".into());
+    };
+    if content(entry).is_some_and(|c| c.kind() == "flow_mapping") {
+        return DigestField::Insert {
+            at: last.end_byte(),
+            before: ", digest: ".into(),
+            after: String::new(),
+        };
+    }
+    let line_end = src[last.end_byte()..]
+        .find('\n')
+        .map_or(src.len(), |i| last.end_byte() + i);
+    let (at, eol) = if line_end > 0 && src.as_bytes().get(line_end - 1) == Some(&b'\r') {
+        (line_end - 1, "\r\n")
+    } else if line_end == src.len() && src.contains("\r\n") {
+        (line_end, "\r\n")
+    } else {
+        (line_end, "\n")
+    };
+    let indent = " ".repeat(first.start_position().column);
+    DigestField::Insert {
+        at,
+        before: format!("{eol}{indent}digest: "),
+        after: String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::scan::yaml::scan;
+
+    fn entries(src: &str) -> Vec<Candidate> {
+        scan(src, Path::new("kustomization.yaml")).unwrap()
+    }
+
+    #[test]
+    fn entries_become_the_image_kustomize_writes() {
+        let src = "images:\n- name: nginx\n  newTag: 1.25 # keep\n- name: quay.io/a/b\n  newName: ghcr.io/c/d\n  newTag: \"v1\"\n  digest: sha256:aaaa\n- {name: redis, newTag: '7'}\n- name: only\n  newName: other\nresources: [a.yaml]\n";
+        let c = entries(src);
+        let texts: Vec<&str> = c.iter().map(|c| c.text.as_deref().unwrap()).collect();
+        assert_eq!(
+            texts,
+            [
+                "nginx:1.25",
+                "ghcr.io/c/d:v1@sha256:aaaa",
+                "redis:7",
+                "other"
+            ]
+        );
+        assert_eq!(
+            c[0].pin,
+            PinSite::Field(DigestField::Insert {
+                at: src.find(" # keep").unwrap() + " # keep".len(),
+                before: "\n  digest: ".into(),
+                after: String::new()
+            })
+        );
+        let PinSite::Field(DigestField::Value(span)) = &c[1].pin else {
+            panic!("{:?}", c[1].pin)
+        };
+        assert_eq!(&src[span.clone()], "sha256:aaaa");
+        let PinSite::Field(DigestField::Insert { at, before, .. }) = &c[2].pin else {
+            panic!()
+        };
+        assert_eq!((&src[*at..*at + 1], before.as_str()), ("}", ", digest: "));
+        assert_eq!(c[3].status.as_ref().map(|s| s.0), Some(Status::Templated));
+    }
+
+    #[test]
+    fn crlf_files_get_crlf_fields() {
+        let src = "images:\r\n  - name: nginx\r\n    newTag: \"1.25\"\r\n";
+        let c = entries(src);
+        assert_eq!(
+            c[0].pin,
+            PinSite::Field(DigestField::Insert {
+                at: src.len() - 2,
+                before: "\r\n    digest: ".into(),
+                after: String::new()
+            })
+        );
+    }
+
+    #[test]
+    fn images_key_elsewhere_is_not_kustomize() {
+        let src = "images:\n- name: nginx\n  newTag: 1.25\n";
+        assert!(scan(src, Path::new("other.yaml")).unwrap().is_empty());
+    }
+}
