@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{self, Outcome};
-use crate::config::RegistrySettings;
+use crate::config::{self, ConfigFile, RegistrySettings, ScanSettings};
 use crate::report;
 
 #[derive(Debug, Parser)]
@@ -41,9 +41,36 @@ pub enum OutputFormat {
 }
 
 #[derive(Debug, Args)]
-struct CheckArgs {
+struct ScanArgs {
     /// Files or directories to scan [default: .]
     paths: Vec<PathBuf>,
+    /// Config file [default: .imagepin.yaml in the first scanned directory]
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+impl ScanArgs {
+    /// The roots to walk, the config and the scan settings it gives.
+    fn load(&self) -> Result<(Vec<PathBuf>, ConfigFile, ScanSettings), RunError> {
+        let roots = roots(&self.paths)?;
+        if let Some(c) = &self.config
+            && !c.is_file()
+        {
+            return Err(RunError::Usage(format!(
+                "--config {}: no such file",
+                c.display()
+            )));
+        }
+        let (file, dir) = config::load(self.config.as_deref(), &roots).map_err(RunError::Usage)?;
+        let scan = file.scan_settings(&dir).map_err(RunError::Usage)?;
+        Ok((roots, file, scan))
+    }
+}
+
+#[derive(Debug, Args)]
+struct CheckArgs {
+    #[command(flatten)]
+    scan: ScanArgs,
     /// How to print findings.
     #[arg(long, value_enum, default_value_t)]
     format: OutputFormat,
@@ -51,8 +78,8 @@ struct CheckArgs {
 
 #[derive(Debug, Args)]
 struct FixArgs {
-    /// Files or directories to scan [default: .]
-    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    scan: ScanArgs,
     /// Print a unified diff of the changes; write nothing.
     #[arg(long)]
     diff: bool,
@@ -82,8 +109,9 @@ struct RegistryArgs {
 }
 
 impl RegistryArgs {
-    fn settings(&self) -> Result<RegistrySettings, String> {
-        RegistrySettings::new(&self.mirrors, self.concurrency, self.timeout)
+    fn settings(&self, file: &ConfigFile) -> Result<RegistrySettings, RunError> {
+        file.registry_settings(&self.mirrors, self.concurrency, self.timeout)
+            .map_err(RunError::Usage)
     }
 }
 
@@ -124,12 +152,12 @@ impl From<io::Error> for RunError {
 fn run(cli: Cli) -> Result<Outcome, RunError> {
     match cli.command {
         Command::Check(args) => {
-            let paths = roots(args.paths)?;
-            commands::check::run(&paths, args.format)
+            let (paths, _, scan) = args.scan.load()?;
+            commands::check::run(&paths, &scan, args.format)
         }
         Command::Fix(args) => {
-            let paths = roots(args.paths)?;
-            let settings = args.registry.settings().map_err(RunError::Usage)?;
+            let (paths, file, scan) = args.scan.load()?;
+            let settings = args.registry.settings(&file)?;
             let mode = if args.diff {
                 commands::fix::Mode::Diff
             } else if args.dry_run {
@@ -137,17 +165,17 @@ fn run(cli: Cli) -> Result<Outcome, RunError> {
             } else {
                 commands::fix::Mode::Write
             };
-            commands::fix::run(&paths, mode, args.format, &settings)
+            commands::fix::run(&paths, &scan, mode, args.format, &settings)
         }
     }
 }
 
 /// The paths to scan (`.` by default); each must exist.
-fn roots(paths: Vec<PathBuf>) -> Result<Vec<PathBuf>, RunError> {
+fn roots(paths: &[PathBuf]) -> Result<Vec<PathBuf>, RunError> {
     let paths = if paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
-        paths
+        paths.to_vec()
     };
     for p in &paths {
         if !p.exists() {

@@ -8,6 +8,7 @@ use std::sync::Mutex;
 
 use ignore::{WalkBuilder, WalkState};
 
+use crate::config::ScanSettings;
 use crate::finding::Finding;
 use crate::scan::{self, FileKind, Skipped};
 
@@ -27,9 +28,14 @@ pub struct Scan {
     pub skipped: Vec<Skipped>,
 }
 
-/// Walk `roots` and scan every file imagepin understands. `keep_source` decides, per
-/// scanned file, whether its text is kept for rewriting.
-pub fn scan_paths(roots: &[PathBuf], keep_source: &(dyn Fn(&[Finding]) -> bool + Sync)) -> Scan {
+/// Walk `roots` and scan every file imagepin understands, leaving out excluded paths
+/// and ignored images. `keep_source` decides, per scanned file, whether its text is
+/// kept for rewriting.
+pub fn scan_paths(
+    roots: &[PathBuf],
+    settings: &ScanSettings,
+    keep_source: &(dyn Fn(&[Finding]) -> bool + Sync),
+) -> Scan {
     let result = Mutex::new(Scan::default());
     let mut builder = WalkBuilder::new(&roots[0]);
     for root in &roots[1..] {
@@ -40,6 +46,9 @@ pub fn scan_paths(roots: &[PathBuf], keep_source: &(dyn Fn(&[Finding]) -> bool +
         .require_git(false)
         .add_custom_ignore_filename(".imagepinignore")
         .filter_entry(|e| e.file_name() != ".git");
+    if let Some(exclude) = &settings.exclude {
+        builder.overrides(exclude.clone());
+    }
     builder.build_parallel().run(|| {
         Box::new(|entry| {
             let entry = match entry {
@@ -60,7 +69,7 @@ pub fn scan_paths(roots: &[PathBuf], keep_source: &(dyn Fn(&[Finding]) -> bool +
             if kind.is_none() && !explicit {
                 return WalkState::Continue;
             }
-            match scan_file(path, kind, keep_source) {
+            match scan_file(path, kind, settings, keep_source) {
                 Ok(Some(file)) => lock(&result).files.push(file),
                 Ok(None) => {}
                 Err(skip) => lock(&result).skipped.push(skip),
@@ -90,6 +99,7 @@ fn push_skip(m: &Mutex<Scan>, path: PathBuf, line: Option<usize>, message: Strin
 fn scan_file(
     path: &Path,
     kind: Option<FileKind>,
+    settings: &ScanSettings,
     keep_source: &(dyn Fn(&[Finding]) -> bool + Sync),
 ) -> Result<Option<ScannedFile>, Skipped> {
     let skip = |message: String| Skipped {
@@ -114,7 +124,8 @@ fn scan_file(
         }
     })?;
     let kind = kind.unwrap_or_else(|| scan::sniff_kind(&source));
-    let findings = scan::scan_source(path, &source, kind)?;
+    let mut findings = scan::scan_source(path, &source, kind)?;
+    findings.retain(|f| !settings.ignore.matches(f));
     if findings.is_empty() {
         return Ok(None);
     }

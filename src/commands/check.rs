@@ -6,11 +6,16 @@ use std::path::PathBuf;
 
 use super::Outcome;
 use crate::cli::{OutputFormat, RunError};
+use crate::config::ScanSettings;
 use crate::report;
 use crate::walk;
 
-pub fn run(paths: &[PathBuf], format: OutputFormat) -> Result<Outcome, RunError> {
-    let scan = walk::scan_paths(paths, &|_| false);
+pub fn run(
+    paths: &[PathBuf],
+    settings: &ScanSettings,
+    format: OutputFormat,
+) -> Result<Outcome, RunError> {
+    let scan = walk::scan_paths(paths, settings, &|_| false);
     report::skipped(&scan.skipped);
     let findings = || scan.files.iter().flat_map(|f| f.findings.iter());
     let mut out = io::stdout().lock();

@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 
 use super::Outcome;
 use crate::cli::{OutputFormat, RunError};
-use crate::config::RegistrySettings;
+use crate::config::{ImageFilter, RegistrySettings, ScanSettings};
 use crate::finding::{DigestField, Finding, PinSite, Status};
 use crate::registry::{Client, Resolutions, Resolver, Target};
 use crate::report::{self, Action, FixRow};
@@ -93,11 +93,14 @@ pub fn resolve(
 
 pub fn run(
     paths: &[PathBuf],
+    scan_settings: &ScanSettings,
     mode: Mode,
     format: OutputFormat,
     settings: &RegistrySettings,
 ) -> Result<Outcome, RunError> {
-    let scan = walk::scan_paths(paths, &|fs| fs.iter().any(|f| f.status.needs_pin()));
+    let scan = walk::scan_paths(paths, scan_settings, &|fs| {
+        fs.iter().any(|f| f.status.needs_pin())
+    });
     report::skipped(&scan.skipped);
 
     let targets: Vec<Target> = scan
@@ -136,7 +139,7 @@ pub fn run(
             .collect();
         let mut file_rows: Vec<FixRow<'_>> = file_rows.into_iter().map(|(row, _)| row).collect();
         if !edits.is_empty() {
-            match apply_file(file, &edits, mode, &mut out) {
+            match apply_file(file, &edits, mode, &scan_settings.ignore, &mut out) {
                 Ok(()) => changed_files += 1,
                 Err(message) => {
                     for row in file_rows.iter_mut().filter(|r| r.action == Action::Pinned) {
@@ -244,6 +247,7 @@ fn apply_file(
     file: &ScannedFile,
     edits: &[Edit],
     mode: Mode,
+    ignore: &ImageFilter,
     out: &mut impl Write,
 ) -> Result<(), String> {
     let path = report::display_path(&file.path);
@@ -251,7 +255,7 @@ fn apply_file(
         return Err(format!("{path}: text was not kept for rewriting (bug)"));
     };
     let new = rewrite::apply(source, edits).map_err(|e| format!("{path}: {e}"))?;
-    verify_rescan(file, &new, edits.len())?;
+    verify_rescan(file, &new, edits.len(), ignore)?;
     match mode {
         Mode::Write => rewrite::write_atomic(&file.path, source.as_bytes(), new.as_bytes())
             .map_err(|e| format!("{path}: not written: {e}")),
@@ -263,11 +267,17 @@ fn apply_file(
 
 /// Re-scan the edited text: it must hold the same references, with exactly the
 /// edited ones now pinned. Anything else means a span was wrong: refuse to write.
-fn verify_rescan(file: &ScannedFile, new: &str, edited: usize) -> Result<(), String> {
+fn verify_rescan(
+    file: &ScannedFile,
+    new: &str,
+    edited: usize,
+    ignore: &ImageFilter,
+) -> Result<(), String> {
     let path = report::display_path(&file.path);
     let kind = scan::kind_for(&file.path).unwrap_or_else(|| scan::sniff_kind(new));
-    let after = scan::scan_source(&file.path, new, kind)
+    let mut after = scan::scan_source(&file.path, new, kind)
         .map_err(|e| format!("{path}: edited text no longer parses ({e}); not written"))?;
+    after.retain(|f| !ignore.matches(f));
     let pinned_before = file
         .findings
         .iter()
