@@ -240,3 +240,56 @@ fn check_over_the_real_world_corpus_neither_panics_nor_errors() {
         );
     }
 }
+
+/// Each kind of file in the corpus is read by the right scanner, and none of the traps
+/// (devcontainer feature keys, CircleCI machine images, Chart.yaml annotation blocks,
+/// compose build outputs) is taken for a registry image.
+#[test]
+fn corpus_files_get_the_right_format_and_no_false_positives() {
+    let corpus = testdata("corpus");
+    let out = imagepin(&corpus, &["check", "--format", "json"]);
+    let doc = json(&out);
+    let findings = doc["findings"].as_array().expect("array");
+    let formats_of = |pred: &dyn Fn(&str) -> bool| -> std::collections::BTreeSet<String> {
+        findings
+            .iter()
+            .filter(|f| pred(f["path"].as_str().unwrap_or("")))
+            .map(|f| f["format"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    let name = |p: &str| p.rsplit('/').next().unwrap_or("").to_string();
+    let expect = |pred: &dyn Fn(&str) -> bool, want: &str| {
+        let got = formats_of(pred);
+        assert!(!got.is_empty(), "no findings for {want}");
+        assert_eq!(got.into_iter().collect::<Vec<_>>(), [want.to_string()]);
+    };
+    expect(&|p| name(p) == "kustomization.yaml", "kustomize");
+    expect(&|p| name(p) == "values.yaml", "helm");
+    expect(&|p| name(p) == "devcontainer.json", "devcontainer");
+    expect(&|p| name(p) == "Dockerfile", "dockerfile");
+    expect(&|p| name(p) == "compose.yaml", "compose");
+    expect(&|p| p.contains(".gitlab-ci."), "gitlab-ci");
+    expect(&|p| p.contains(".github/workflows/"), "github-actions");
+    expect(&|p| p.contains("cloudbuild"), "cloud-build");
+    expect(
+        &|p| p.starts_with("kubernetes__examples/") && p.ends_with(".yaml"),
+        "kubernetes",
+    );
+
+    assert!(
+        formats_of(&|p| name(p) == "Chart.yaml").is_empty(),
+        "Chart.yaml annotations"
+    );
+    for f in findings {
+        let r = f["reference"].as_str().unwrap_or("");
+        assert!(!r.contains("devcontainers/features/"), "feature key {r}");
+        assert!(!r.starts_with("ubuntu-2"), "CircleCI machine image {r}");
+    }
+    let local: Vec<&Value> = findings.iter().filter(|f| f["status"] == "local").collect();
+    assert!(local.len() > 10, "compose build outputs: {}", local.len());
+    for f in local {
+        let path = corpus.join(f["path"].as_str().expect("path"));
+        let text = fs::read_to_string(path).expect("read");
+        assert!(text.contains("build:"), "{f}");
+    }
+}

@@ -128,7 +128,8 @@ pub fn scan(src: &str, path: &Path) -> Result<Vec<Candidate>, YamlError> {
         let line = first_error_line(root);
         return Err(YamlError {
             line,
-            message: "not valid YAML (a template must be rendered first); skipped".into(),
+            message: "does not parse as YAML (Helm templates must be rendered first); skipped"
+                .into(),
         });
     }
     let flavor = Flavor::from_path(path);
@@ -138,6 +139,13 @@ pub fn scan(src: &str, path: &Path) -> Result<Vec<Candidate>, YamlError> {
         if doc.kind() != "document" {
             continue;
         }
+        let root = document_root(doc);
+        // A workflow outside `.github/workflows/` (a template, a test fixture) still
+        // says what it is: top-level `on` and `jobs`.
+        let flavor = match flavor {
+            Flavor::Plain if is_workflow(root, src) => Flavor::GithubWorkflow,
+            f => f,
+        };
         let format = flavor.format().unwrap_or_else(|| document_format(doc, src));
         let excluded: &[&str] = match flavor {
             Flavor::Circleci => &super::circleci::EXCLUDED_PARENTS,
@@ -145,7 +153,6 @@ pub fn scan(src: &str, path: &Path) -> Result<Vec<Candidate>, YamlError> {
         };
         let mut found = Vec::new();
         image_fields(doc, src, format, excluded, &mut found);
-        let root = document_root(doc);
         match flavor {
             Flavor::GithubWorkflow => super::github::workflow(root, src, &mut found),
             Flavor::GithubAction => super::github::action(root, src, &mut found),
@@ -280,6 +287,12 @@ fn document_format(doc: Node<'_>, src: &str) -> Format {
     } else {
         Format::Yaml
     }
+}
+
+fn is_workflow(root: Option<Node<'_>>, src: &str) -> bool {
+    let Some(root) = root else { return false };
+    let keys: Vec<&str> = pairs(root, src).into_iter().map(|(k, _, _)| k).collect();
+    keys.contains(&"jobs") && keys.contains(&"on")
 }
 
 /// The content node (block or flow node) of a document.

@@ -1,4 +1,5 @@
 //! Shared test support: a real registry on loopback.
 #![allow(dead_code)]
 
+pub mod golden;
 pub mod registry;
