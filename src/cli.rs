@@ -6,10 +6,11 @@ use std::io;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
-use crate::commands::{self, Outcome};
+use crate::commands::{self, Mode, Outcome};
 use crate::config::{self, ConfigFile, RegistrySettings, ScanSettings};
+use crate::registry::platform::Platform;
 use crate::report;
 
 #[derive(Debug, Parser)]
@@ -30,6 +31,15 @@ enum Command {
     Check(CheckArgs),
     /// Resolve unpinned references and pin them in place as name:tag@sha256:….
     Fix(FixArgs),
+    /// Move name:tag@digest pins whose tag now points elsewhere; optionally commit.
+    Update(UpdateArgs),
+    /// Prove every pinned digest still exists in its registry (and, with --strict,
+    /// that its tag still points to it).
+    Verify(VerifyArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff) on stdout.
+    Man,
 }
 
 /// Output format.
@@ -38,6 +48,10 @@ pub enum OutputFormat {
     #[default]
     Text,
     Json,
+    /// SARIF 2.1.0, for code-scanning dashboards.
+    Sarif,
+    /// GitHub Actions workflow commands (annotations).
+    Github,
 }
 
 #[derive(Debug, Args)]
@@ -86,6 +100,47 @@ struct FixArgs {
     /// Report what would be pinned; write nothing.
     #[arg(long, conflicts_with = "diff")]
     dry_run: bool,
+    /// How to print results.
+    #[arg(long, value_enum, default_value_t)]
+    format: OutputFormat,
+    /// Pin multi-arch tags to this platform's manifest (os/arch[/variant]) instead of
+    /// the index. The pin is then no longer multi-arch.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    platform: Option<String>,
+    #[command(flatten)]
+    registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+struct UpdateArgs {
+    #[command(flatten)]
+    scan: ScanArgs,
+    /// Print a unified diff of the changes; write nothing.
+    #[arg(long)]
+    diff: bool,
+    /// Report what would change; write nothing.
+    #[arg(long, conflicts_with = "diff")]
+    dry_run: bool,
+    /// Make one git commit of exactly the changed files (nothing changed: no commit).
+    #[arg(long, conflicts_with_all = ["diff", "dry_run"])]
+    commit: bool,
+    /// Write the commit message to FILE instead of committing (for CI that commits).
+    #[arg(long, value_name = "FILE")]
+    message_file: Option<PathBuf>,
+    /// How to print results.
+    #[arg(long, value_enum, default_value_t)]
+    format: OutputFormat,
+    #[command(flatten)]
+    registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    #[command(flatten)]
+    scan: ScanArgs,
+    /// Also fail when a pin's tag no longer points to the pinned digest (drift).
+    #[arg(long)]
+    strict: bool,
     /// How to print results.
     #[arg(long, value_enum, default_value_t)]
     format: OutputFormat,
@@ -158,15 +213,56 @@ fn run(cli: Cli) -> Result<Outcome, RunError> {
         Command::Fix(args) => {
             let (paths, file, scan) = args.scan.load()?;
             let settings = args.registry.settings(&file)?;
-            let mode = if args.diff {
-                commands::fix::Mode::Diff
-            } else if args.dry_run {
-                commands::fix::Mode::DryRun
-            } else {
-                commands::fix::Mode::Write
-            };
-            commands::fix::run(&paths, &scan, mode, args.format, &settings)
+            let platform = args
+                .platform
+                .as_deref()
+                .map(Platform::parse)
+                .transpose()
+                .map_err(RunError::Usage)?;
+            let mode = mode(args.diff, args.dry_run);
+            commands::fix::run(
+                &paths,
+                &scan,
+                mode,
+                args.format,
+                &settings,
+                platform.as_ref(),
+            )
         }
+        Command::Update(args) => {
+            let (paths, file, scan) = args.scan.load()?;
+            let settings = args.registry.settings(&file)?;
+            let recording = commands::update::Recording {
+                commit: args.commit,
+                message_file: args.message_file,
+            };
+            let mode = mode(args.diff, args.dry_run);
+            commands::update::run(&paths, &scan, mode, args.format, &settings, &recording)
+        }
+        Command::Verify(args) => {
+            let (paths, file, scan) = args.scan.load()?;
+            let settings = args.registry.settings(&file)?;
+            commands::verify::run(&paths, &scan, args.strict, args.format, &settings)
+        }
+        Command::Completions { shell } => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "imagepin", &mut io::stdout().lock());
+            Ok(Outcome::Clean)
+        }
+        Command::Man => {
+            clap_mangen::Man::new(Cli::command()).render(&mut io::stdout().lock())?;
+            Ok(Outcome::Clean)
+        }
+    }
+}
+
+fn mode(diff: bool, dry_run: bool) -> Mode {
+    if diff {
+        Mode::Diff
+    } else if dry_run {
+        Mode::DryRun
+    } else {
+        Mode::Write
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use super::Outcome;
 use crate::cli::{OutputFormat, RunError};
 use crate::config::ScanSettings;
-use crate::report;
+use crate::report::{self, Action, Command, Row};
 use crate::walk;
 
 pub fn run(
@@ -18,9 +18,11 @@ pub fn run(
     let scan = walk::scan_paths(paths, settings, &|_| false);
     report::skipped(&scan.skipped);
     let findings = || scan.files.iter().flat_map(|f| f.findings.iter());
+    let rows: Vec<Row<'_>> = findings().map(|f| Row::new(f, Action::Reported)).collect();
     let mut out = io::stdout().lock();
-    report::check(&mut out, findings(), format)?;
+    report::rows(&mut out, Command::Check, &rows, format, false)?;
     out.flush()?;
+    report::status_summary(findings());
     let unpinned = findings().any(|f| f.status.needs_pin());
     Ok(if unpinned {
         Outcome::Problems

@@ -1,13 +1,188 @@
-//! The commands: each plans its work over scanned findings and drives the stages.
+//! The commands: each plans its work over scanned findings and drives the stages. What
+//! they share lives here: a registry session (client, resolver, runtime), and carrying
+//! out a file's planned edits — apply, re-scan to prove only the intended references
+//! changed, then write atomically, print a diff, or only report.
 
 pub mod check;
 pub mod fix;
+pub mod update;
+pub mod verify;
+
+use std::future::Future;
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use crate::cli::RunError;
+use crate::config::{ImageFilter, RegistrySettings};
+use crate::finding::Status;
+use crate::registry::{Client, Resolver};
+use crate::report::{self, Action, Row};
+use crate::rewrite::{self, Edit};
+use crate::scan;
+use crate::walk::ScannedFile;
 
 /// How a command ended, before it becomes an exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// Nothing wrong: exit 0.
     Clean,
-    /// Findings (`check`) or failures (`fix`): exit 1.
+    /// Findings or failures: exit 1.
     Problems,
+}
+
+/// What to do with planned edits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Write,
+    DryRun,
+    Diff,
+}
+
+/// One registry conversation per run: a client whose connections, challenges and tokens
+/// every lookup shares, on a small runtime.
+pub struct Session {
+    pub resolver: Resolver,
+    pub client: Arc<Client>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Session {
+    pub fn new(settings: &RegistrySettings) -> Result<Session, RunError> {
+        let client = Arc::new(Client::new(settings.timeout).map_err(RunError::Usage)?);
+        let resolver = Resolver::new(
+            client.clone(),
+            settings.mirrors.clone(),
+            settings.concurrency,
+        );
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        Ok(Session {
+            resolver,
+            client,
+            runtime,
+        })
+    }
+
+    pub fn block_on<F: Future>(&self, f: F) -> F::Output {
+        self.runtime.block_on(f)
+    }
+
+    /// `, N registry requests (…)` for summaries.
+    pub fn requests(&self) -> String {
+        let s = &self.client.stats;
+        format!(
+            ", {} registry requests ({} manifest HEAD, {} GET, {} token, {} ping, {} retried)",
+            s.total(),
+            s.heads.load(Ordering::Relaxed),
+            s.gets.load(Ordering::Relaxed),
+            s.tokens.load(Ordering::Relaxed),
+            s.pings.load(Ordering::Relaxed),
+            s.retries.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// A row and the edit that carries it out.
+pub struct Planned<'a> {
+    pub row: Row<'a>,
+    pub edit: Option<Edit>,
+}
+
+/// How edits are carried out.
+pub struct Apply<'s> {
+    pub mode: Mode,
+    pub ignore: &'s ImageFilter,
+    /// Whether each edit pins a reference that was unpinned (`fix`) or changes a pin
+    /// (`update`): the re-scan check expects that many more pinned references.
+    pub edits_pin: bool,
+}
+
+/// Carry out one file's planned edits. Rows whose edit could not be applied or written
+/// become failures; in dry-run and diff modes done actions become "would" actions.
+/// Returns the rows and whether the file changed (or would).
+pub fn carry_out<'a>(
+    file: &'a ScannedFile,
+    planned: Vec<Planned<'a>>,
+    apply: &Apply<'_>,
+    out: &mut impl Write,
+) -> (Vec<Row<'a>>, bool) {
+    let done = |a: Action| matches!(a, Action::Pinned | Action::Updated);
+    let edits: Vec<Edit> = planned
+        .iter()
+        .filter(|p| done(p.row.action))
+        .filter_map(|p| p.edit.clone())
+        .collect();
+    let mut rows: Vec<Row<'a>> = planned.into_iter().map(|p| p.row).collect();
+    let mut changed = false;
+    if !edits.is_empty() {
+        match apply_file(file, &edits, apply, out) {
+            Ok(()) => changed = true,
+            Err(message) => {
+                for row in rows.iter_mut().filter(|r| done(r.action)) {
+                    row.action = Action::Failed;
+                    row.message = Some(message.clone());
+                }
+            }
+        }
+    }
+    if apply.mode != Mode::Write {
+        for row in rows.iter_mut() {
+            row.action = match row.action {
+                Action::Pinned => Action::WouldPin,
+                Action::Updated => Action::WouldUpdate,
+                a => a,
+            };
+        }
+    }
+    (rows, changed)
+}
+
+fn apply_file(
+    file: &ScannedFile,
+    edits: &[Edit],
+    apply: &Apply<'_>,
+    out: &mut impl Write,
+) -> Result<(), String> {
+    let path = report::display_path(&file.path);
+    let Some(source) = file.source.as_deref() else {
+        return Err(format!("{path}: text was not kept for rewriting (bug)"));
+    };
+    let new = rewrite::apply(source, edits).map_err(|e| format!("{path}: {e}"))?;
+    let pins_added = if apply.edits_pin { edits.len() } else { 0 };
+    verify_rescan(file, &new, pins_added, apply.ignore)?;
+    match apply.mode {
+        Mode::Write => rewrite::write_atomic(&file.path, source.as_bytes(), new.as_bytes())
+            .map_err(|e| format!("{path}: not written: {e}")),
+        Mode::Diff => report::diff(out, &file.path, source, &new)
+            .map_err(|e| format!("cannot write diff: {e}")),
+        Mode::DryRun => Ok(()),
+    }
+}
+
+/// Re-scan the edited text: it must hold the same number of references, with exactly
+/// `pins_added` more of them pinned. Anything else means a span was wrong: refuse.
+fn verify_rescan(
+    file: &ScannedFile,
+    new: &str,
+    pins_added: usize,
+    ignore: &ImageFilter,
+) -> Result<(), String> {
+    let path = report::display_path(&file.path);
+    let kind = scan::kind_for(&file.path).unwrap_or_else(|| scan::sniff_kind(new));
+    let mut after = scan::scan_source(&file.path, new, kind)
+        .map_err(|e| format!("{path}: edited text no longer parses ({e}); not written"))?;
+    after.retain(|f| !ignore.matches(f));
+    let pinned = |fs: &mut dyn Iterator<Item = Status>| fs.filter(|s| *s == Status::Pinned).count();
+    let before_pinned = pinned(&mut file.findings.iter().map(|f| f.status));
+    let after_pinned = pinned(&mut after.iter().map(|f| f.status));
+    if after.len() != file.findings.len() || after_pinned != before_pinned + pins_added {
+        return Err(format!(
+            "{path}: edited text does not scan as expected ({} references, {before_pinned} pinned before; {} and {after_pinned} after); not written",
+            file.findings.len(),
+            after.len()
+        ));
+    }
+    Ok(())
 }

@@ -140,8 +140,34 @@ impl Client {
         reference: &str,
         authorization: Option<String>,
     ) -> Result<ManifestHead, RegistryError> {
+        let (_, head) = self
+            .fetch_manifest(ep, repository, reference, authorization)
+            .await?;
+        Ok(head)
+    }
+
+    /// A manifest's body and identity; the body's sha256 is checked against the digest
+    /// the registry claims and, when `reference` is a digest, against that.
+    pub async fn manifest(
+        &self,
+        ep: &Endpoint,
+        repository: &str,
+        reference: &str,
+    ) -> Result<(Vec<u8>, ManifestHead), RegistryError> {
+        let authorization = self.authorization(ep, repository).await?;
+        self.fetch_manifest(ep, repository, reference, authorization)
+            .await
+    }
+
+    async fn fetch_manifest(
+        &self,
+        ep: &Endpoint,
+        repository: &str,
+        reference: &str,
+        authorization: Option<String>,
+    ) -> Result<(Vec<u8>, ManifestHead), RegistryError> {
         let url = ep.manifest_url(repository, reference);
-        let mut resp = self
+        let resp = self
             .send(ep, Kind::Get, || {
                 with_auth(
                     self.http
@@ -157,33 +183,53 @@ impl Client {
         }
         let claimed = header(&resp, "docker-content-digest");
         let media_type = header(&resp, CONTENT_TYPE.as_str());
-        let mut hasher = Sha256::new();
-        let mut read = 0usize;
-        while let Some(chunk) = resp.chunk().await.map_err(|e| network(ep, &e))? {
-            read += chunk.len();
-            if read > MAX_MANIFEST_BYTES {
+        let (body, digest) = read_hashed(ep, resp, &format!("{repository}:{reference}")).await?;
+        for expected in [
+            claimed.as_deref(),
+            reference.starts_with("sha256:").then_some(reference),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if expected.starts_with("sha256:") && expected != digest {
                 return Err(protocol(
                     ep,
                     format!(
-                        "manifest for {repository}:{reference} is larger than {MAX_MANIFEST_BYTES} bytes"
+                        "manifest body for {repository}:{reference} hashes to {digest}, but {expected} was expected"
                     ),
                 ));
             }
-            hasher.update(&chunk);
         }
-        let digest = format!("sha256:{}", hex(&hasher.finalize()));
-        if let Some(claimed) = claimed
-            && claimed != digest
-            && claimed.starts_with("sha256:")
-        {
-            return Err(protocol(
-                ep,
-                format!(
-                    "manifest body for {repository}:{reference} hashes to {digest}, but the registry says {claimed}"
-                ),
-            ));
+        Ok((body, ManifestHead { digest, media_type }))
+    }
+
+    /// A blob (an image config), checked against its digest.
+    pub async fn blob(
+        &self,
+        ep: &Endpoint,
+        repository: &str,
+        digest: &str,
+    ) -> Result<Vec<u8>, RegistryError> {
+        let authorization = self.authorization(ep, repository).await?;
+        let url = format!(
+            "{}/v2/{}/blobs/{digest}",
+            ep.base,
+            ep.repository(repository)
+        );
+        let resp = self
+            .send(ep, Kind::Get, || {
+                with_auth(self.http.get(&url), authorization.as_deref())
+            })
+            .await?;
+        let status = resp.status();
+        if !status.is_success() {
+            return Err(status_error(ep, repository, digest, status, &url));
         }
-        Ok(ManifestHead { digest, media_type })
+        let (body, actual) = read_hashed(ep, resp, &format!("{repository}@{digest}")).await?;
+        if actual != digest {
+            return Err(protocol(ep, format!("blob {digest} hashes to {actual}")));
+        }
+        Ok(body)
     }
 
     /// The `Authorization` header value for pulling `repository`, if one is needed.
@@ -319,6 +365,27 @@ impl Client {
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
+}
+
+/// Read a body of at most `MAX_MANIFEST_BYTES`, hashing it on the way.
+async fn read_hashed(
+    ep: &Endpoint,
+    mut resp: Response,
+    what: &str,
+) -> Result<(Vec<u8>, String), RegistryError> {
+    let mut hasher = Sha256::new();
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| network(ep, &e))? {
+        if body.len() + chunk.len() > MAX_MANIFEST_BYTES {
+            return Err(protocol(
+                ep,
+                format!("{what} is larger than {MAX_MANIFEST_BYTES} bytes"),
+            ));
+        }
+        hasher.update(&chunk);
+        body.extend_from_slice(&chunk);
+    }
+    Ok((body, format!("sha256:{}", hex(&hasher.finalize()))))
 }
 
 fn with_auth(req: RequestBuilder, authorization: Option<&str>) -> RequestBuilder {

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod client;
 pub mod endpoint;
+pub mod platform;
 pub mod resolver;
 
 pub use client::{Client, RequestStats};

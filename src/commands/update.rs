@@ -1,0 +1,269 @@
+//! `imagepin update`: for every `name:tag@digest` pin, resolve the tag again; where it
+//! now points elsewhere, replace only the digest. A pin of one platform's manifest (made
+//! with `--platform`, or by hand) stays a pin of that platform: the matching entry of the
+//! tag's new index is taken, never the index itself. Digest-only pins have no tag to
+//! follow; unpinned references are left to `fix`. `--commit` records the change in git.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use super::{Apply, Mode, Outcome, Planned, Session, carry_out};
+use crate::cli::{OutputFormat, RunError};
+use crate::config::{RegistrySettings, ScanSettings};
+use crate::finding::{DigestField, Finding, PinSite, Status};
+use crate::registry::platform;
+use crate::registry::{Endpoint, RegistryError, Target};
+use crate::report::{self, Action, Command, Row, short_digest};
+use crate::rewrite::Edit;
+use crate::walk::{self, ScannedFile};
+
+pub mod git;
+
+/// What to do with the change in git.
+#[derive(Debug, Clone, Default)]
+pub struct Recording {
+    /// Make one commit of exactly the changed files.
+    pub commit: bool,
+    /// Write the commit message here instead of committing.
+    pub message_file: Option<PathBuf>,
+}
+
+/// A pin `update` can follow: its tag target and its current digest.
+fn followed(f: &Finding) -> Option<(Target, String)> {
+    let r = f.reference.as_ref()?;
+    let digest = r.digest.clone()?;
+    let tag = r.tag.clone()?;
+    Some((
+        Target {
+            registry: r.registry.clone(),
+            repository: r.repository.clone(),
+            reference: tag,
+        },
+        digest,
+    ))
+}
+
+/// The edit replacing a pin's digest.
+fn digest_edit(f: &Finding, digest: &str) -> Option<Edit> {
+    let span = match &f.pin {
+        PinSite::Inline => {
+            let d = f.reference.as_ref()?.digest_span.clone()?;
+            f.span.start + d.start..f.span.start + d.end
+        }
+        PinSite::Field(DigestField::Value(span)) => span.clone(),
+        PinSite::Field(_) => return None,
+    };
+    Some(Edit {
+        span,
+        replacement: digest.to_string(),
+    })
+}
+
+/// The digest a pin should move to, given what its tag resolves to now.
+async fn repin(
+    session: &Session,
+    ep: &Endpoint,
+    target: &Target,
+    old: &str,
+    new: &crate::registry::Resolved,
+) -> Result<String, RegistryError> {
+    if new.digest == old || !platform::is_index(new.media_type.as_deref()) {
+        return Ok(new.digest.clone());
+    }
+    let client = &session.client;
+    let protocol = |message: String| RegistryError::Protocol {
+        registry: target.registry.clone(),
+        message,
+    };
+    let old_head = match client.head_manifest(ep, &target.repository, old).await {
+        Ok(h) => h,
+        Err(RegistryError::NotFound { .. }) => {
+            return Err(protocol(format!(
+                "the pinned {} no longer exists, so whether it pinned one platform cannot be told; remove the digest and run `imagepin fix`",
+                short_digest(old)
+            )));
+        }
+        Err(e) => return Err(e),
+    };
+    if platform::is_index(old_head.media_type.as_deref()) {
+        return Ok(new.digest.clone());
+    }
+    // A platform pin: find its platform from its config, then that entry in the new index.
+    let (manifest, _) = client.manifest(ep, &target.repository, old).await?;
+    let config = platform::config_digest(&manifest).map_err(protocol)?;
+    let blob = client.blob(ep, &target.repository, &config).await?;
+    let wanted = platform::config_platform(&blob).map_err(protocol)?;
+    let (index, _) = client.manifest(ep, &target.repository, &new.digest).await?;
+    platform::pick(&index, &wanted)
+        .map_err(protocol)?
+        .ok_or_else(|| protocol(format!("{target} no longer has a {wanted} image")))
+}
+
+pub fn run(
+    paths: &[PathBuf],
+    scan_settings: &ScanSettings,
+    mode: Mode,
+    format: OutputFormat,
+    settings: &RegistrySettings,
+    recording: &Recording,
+) -> Result<Outcome, RunError> {
+    if recording.commit {
+        git::ensure_work_tree().map_err(RunError::Usage)?;
+    }
+    let scan = walk::scan_paths(paths, scan_settings, &|fs| {
+        fs.iter().any(|f| followed(f).is_some())
+    });
+    report::skipped(&scan.skipped);
+    let findings = || scan.files.iter().flat_map(|f| f.findings.iter());
+    let mut pins: Vec<(Target, String)> = findings().filter_map(followed).collect();
+    pins.sort();
+    pins.dedup();
+
+    let session = (!pins.is_empty())
+        .then(|| Session::new(settings))
+        .transpose()?;
+    let moves: HashMap<(Target, String), Result<String, RegistryError>> = match &session {
+        None => HashMap::new(),
+        Some(s) => s.block_on(async {
+            let tags = s
+                .resolver
+                .resolve_all(pins.iter().map(|(t, _)| t.clone()))
+                .await;
+            let mut moves = HashMap::new();
+            for (target, old) in &pins {
+                let result = match tags.get(target) {
+                    Some(Ok(new)) => {
+                        let ep = Endpoint::for_registry(&target.registry, &settings.mirrors);
+                        repin(s, &ep, target, old, new).await
+                    }
+                    Some(Err(e)) => Err(e.clone()),
+                    None => continue,
+                };
+                moves.insert((target.clone(), old.clone()), result);
+            }
+            moves
+        }),
+    };
+
+    let mut out = io::stdout().lock();
+    let apply = Apply {
+        mode,
+        ignore: &scan_settings.ignore,
+        edits_pin: false,
+    };
+    let mut rows = Vec::new();
+    let mut changed_files = Vec::new();
+    for file in &scan.files {
+        let (file_rows, changed) = carry_out(file, plan_file(file, &moves), &apply, &mut out);
+        if changed {
+            changed_files.push(file.path.clone());
+        }
+        rows.extend(file_rows);
+    }
+    if mode != Mode::Diff || format != OutputFormat::Text {
+        report::rows(&mut out, Command::Update, &rows, format, false)?;
+    }
+    out.flush()?;
+
+    let count = |a: &[Action]| rows.iter().filter(|r| a.contains(&r.action)).count();
+    let updated = count(&[Action::Updated, Action::WouldUpdate]);
+    let failed = count(&[Action::Failed]);
+    let unpinned = findings().filter(|f| f.status.needs_pin()).count();
+    let digest_only = findings()
+        .filter(|f| f.status == Status::Pinned && followed(f).is_none())
+        .count();
+    let verb = if mode == Mode::Write {
+        "updated"
+    } else {
+        "would update"
+    };
+    let requests = session.as_ref().map(Session::requests).unwrap_or_default();
+    report::summary(&format!(
+        "{verb} {updated} pins in {} files; {} current; {failed} failed; {digest_only} digest-only pins have no tag to follow; {unpinned} unpinned references left to `imagepin fix`{requests}",
+        changed_files.len(),
+        count(&[Action::Unchanged]),
+    ));
+
+    let message = commit_message(&rows);
+    if let Some(path) = &recording.message_file {
+        std::fs::write(path, &message)
+            .map_err(|e| RunError::Usage(format!("--message-file {}: {e}", path.display())))?;
+    }
+    if recording.commit && mode == Mode::Write {
+        if changed_files.is_empty() {
+            report::summary("nothing to commit");
+        } else {
+            let id = git::commit(&changed_files, &message).map_err(RunError::Usage)?;
+            report::summary(&format!(
+                "committed {id}: {}",
+                message.lines().next().unwrap_or("")
+            ));
+        }
+    }
+    Ok(if failed > 0 {
+        Outcome::Problems
+    } else {
+        Outcome::Clean
+    })
+}
+
+/// One row per followed pin, with the edit that moves it.
+fn plan_file<'a>(
+    file: &'a ScannedFile,
+    moves: &HashMap<(Target, String), Result<String, RegistryError>>,
+) -> Vec<Planned<'a>> {
+    let mut planned = Vec::new();
+    for f in &file.findings {
+        let Some(key) = followed(f) else { continue };
+        let old = key.1.clone();
+        let (row, edit) = match moves.get(&key) {
+            Some(Ok(new)) if *new == old => (Row::new(f, Action::Unchanged), None),
+            Some(Ok(new)) => match digest_edit(f, new) {
+                Some(edit) => {
+                    let mut row = Row::new(f, Action::Updated);
+                    row.old_digest = Some(old.clone());
+                    row.new_digest = Some(new.clone());
+                    row.new_reference = Some(f.text.replacen(&old, new, 1));
+                    (row, Some(edit))
+                }
+                None => (
+                    Row::new(f, Action::Skipped).with_message("no digest field to update"),
+                    None,
+                ),
+            },
+            Some(Err(e)) => (
+                Row::new(f, Action::Failed).with_message(e.to_string()),
+                None,
+            ),
+            None => continue,
+        };
+        let mut row = row;
+        row.old_digest.get_or_insert(old);
+        planned.push(Planned { row, edit });
+    }
+    planned
+}
+
+/// `Update pinned image digests`, then one line per image: `name:tag  old → new`.
+pub fn commit_message(rows: &[Row<'_>]) -> String {
+    let mut changes: BTreeMap<String, (String, String)> = BTreeMap::new();
+    for row in rows
+        .iter()
+        .filter(|r| matches!(r.action, Action::Updated | Action::WouldUpdate))
+    {
+        let name = row.finding.text.split('@').next().unwrap_or("").to_string();
+        let old = row.old_digest.as_deref().map(short_digest).unwrap_or("");
+        let new = row.new_digest.as_deref().map(short_digest).unwrap_or("");
+        changes.insert(format!("{name}  {old} → {new}"), (old.into(), new.into()));
+    }
+    let mut message = String::from("Update pinned image digests\n");
+    if !changes.is_empty() {
+        message.push('\n');
+        for line in changes.keys() {
+            message.push_str(line);
+            message.push('\n');
+        }
+    }
+    message
+}

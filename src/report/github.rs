@@ -1,0 +1,56 @@
+//! GitHub Actions workflow commands: `::error file=…,line=…,col=…,title=…::message`, one
+//! per problem, which GitHub shows as annotations on the pull request's files.
+
+use std::io::{self, Write};
+
+use super::{Level, Row, display_path};
+
+pub fn rows(out: &mut impl Write, rows: &[Row<'_>], strict: bool) -> io::Result<()> {
+    for row in rows {
+        let Some((problem, level)) = row.problem(strict) else {
+            continue;
+        };
+        let f = row.finding;
+        let command = match level {
+            Level::Error => "error",
+            Level::Warning => "warning",
+        };
+        writeln!(
+            out,
+            "::{command} file={},line={},col={},title={}::{}",
+            escape_property(&display_path(&f.path)),
+            f.line,
+            f.column,
+            escape_property(&format!("imagepin: {}", problem.id())),
+            escape_data(&format!(
+                "{} {}",
+                row.problem_message(problem),
+                problem.help()
+            )),
+        )?;
+    }
+    Ok(())
+}
+
+/// Message text: `%`, CR and LF are escaped so a value cannot end the command.
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Property values also escape `:` and `,`.
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes() {
+        assert_eq!(escape_data("a%b\nc"), "a%25b%0Ac");
+        assert_eq!(escape_property("a:b,c"), "a%3Ab%2Cc");
+    }
+}

@@ -1,0 +1,273 @@
+//! Reporting: the only place that prints. Every command hands over the same kind of
+//! data — one `Row` per finding with what the command did to it — and a renderer turns
+//! rows into text for people, JSON for machines, SARIF for code-scanning dashboards or
+//! GitHub workflow commands for annotations. Warnings, errors and summaries go to
+//! stderr.
+
+mod github;
+mod json;
+mod sarif;
+mod text;
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::cli::OutputFormat;
+use crate::finding::{Finding, Status};
+use crate::scan::Skipped;
+
+/// What a command did (or found) for one finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// `check`: listed, nothing done.
+    Reported,
+    Pinned,
+    WouldPin,
+    Updated,
+    WouldUpdate,
+    /// The pin is current (or was left alone).
+    Unchanged,
+    /// `verify`: the pinned digest exists (and its tag still points to it).
+    Verified,
+    /// `verify`: the pinned digest exists but its tag points elsewhere now.
+    Drifted,
+    /// `verify`: the pinned digest does not exist in its registry.
+    Dangling,
+    /// A lookup or write failed; the reference was left as it was.
+    Failed,
+    /// Resolved, but the file has no place for a digest.
+    Skipped,
+}
+
+/// One finding and what happened to it.
+#[derive(Debug, Clone)]
+pub struct Row<'a> {
+    pub finding: &'a Finding,
+    pub action: Action,
+    pub old_digest: Option<String>,
+    pub new_digest: Option<String>,
+    /// The reference as it reads after the change.
+    pub new_reference: Option<String>,
+    /// Why it failed, was skipped or drifted.
+    pub message: Option<String>,
+}
+
+impl<'a> Row<'a> {
+    pub fn new(finding: &'a Finding, action: Action) -> Row<'a> {
+        Row {
+            finding,
+            action,
+            old_digest: None,
+            new_digest: None,
+            new_reference: None,
+            message: None,
+        }
+    }
+
+    pub fn with_message(mut self, message: impl Into<String>) -> Row<'a> {
+        self.message = Some(message.into());
+        self
+    }
+}
+
+/// The kinds of problem imagepin reports; SARIF rules and annotation titles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    Untagged,
+    Mutable,
+    Drifted,
+    Dangling,
+    Unresolved,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Error,
+    Warning,
+}
+
+impl Problem {
+    pub const ALL: [Problem; 5] = [
+        Problem::Untagged,
+        Problem::Mutable,
+        Problem::Drifted,
+        Problem::Dangling,
+        Problem::Unresolved,
+    ];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Problem::Untagged => "untagged",
+            Problem::Mutable => "mutable",
+            Problem::Drifted => "drifted",
+            Problem::Dangling => "dangling",
+            Problem::Unresolved => "unresolved",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Problem::Untagged => {
+                "Image reference without tag or digest: it means :latest and changes whenever latest does."
+            }
+            Problem::Mutable => {
+                "Image reference with a tag but no digest: the tag can point to other content tomorrow."
+            }
+            Problem::Drifted => {
+                "Pinned digest no longer matches what its tag points to: the tag moved since pinning, or the text was edited by hand."
+            }
+            Problem::Dangling => {
+                "Pinned digest does not exist in its registry (garbage-collected or mistyped): pulls will fail."
+            }
+            Problem::Unresolved => "The registry could not be asked about this reference.",
+        }
+    }
+
+    pub fn help(self) -> &'static str {
+        match self {
+            Problem::Untagged | Problem::Mutable => {
+                "Run `imagepin fix` to pin it to the digest its tag points to now."
+            }
+            Problem::Drifted => {
+                "Run `imagepin update` to move the pin to the tag's current digest."
+            }
+            Problem::Dangling => {
+                "Run `imagepin update` (or `fix` after removing the digest) to pin an existing digest."
+            }
+            Problem::Unresolved => {
+                "Check the registry name, credentials and network, then run again."
+            }
+        }
+    }
+}
+
+impl Row<'_> {
+    /// The problem this row shows, if any. `strict`: drift is an error.
+    pub fn problem(&self, strict: bool) -> Option<(Problem, Level)> {
+        let unpinned = || match self.finding.status {
+            Status::Untagged => Some(Problem::Untagged),
+            Status::Mutable => Some(Problem::Mutable),
+            _ => None,
+        };
+        match self.action {
+            Action::Reported => unpinned().map(|p| (p, Level::Error)),
+            Action::Skipped => unpinned().map(|p| (p, Level::Warning)),
+            Action::Drifted => Some((
+                Problem::Drifted,
+                if strict { Level::Error } else { Level::Warning },
+            )),
+            Action::Dangling => Some((Problem::Dangling, Level::Error)),
+            Action::Failed => Some((Problem::Unresolved, Level::Error)),
+            _ => None,
+        }
+    }
+
+    /// One sentence saying what is wrong, for annotations and SARIF.
+    pub fn problem_message(&self, problem: Problem) -> String {
+        let f = self.finding;
+        let detail = self
+            .message
+            .as_deref()
+            .map(|m| format!(": {m}"))
+            .unwrap_or_default();
+        match problem {
+            Problem::Untagged => format!("{} has no tag or digest (means :latest){detail}", f.text),
+            Problem::Mutable => format!("{} is not pinned to a digest{detail}", f.text),
+            Problem::Drifted => format!("{} has drifted{detail}", f.text),
+            Problem::Dangling => format!(
+                "{}: pinned digest not found in the registry{detail}",
+                f.text
+            ),
+            Problem::Unresolved => format!("{}{detail}", f.text),
+        }
+    }
+}
+
+/// Which command produced the rows: decides the wording of text output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Check,
+    Fix,
+    Update,
+    Verify,
+}
+
+/// Render rows on stdout in the chosen format.
+pub fn rows(
+    out: &mut impl Write,
+    command: Command,
+    rows: &[Row<'_>],
+    format: OutputFormat,
+    strict: bool,
+) -> io::Result<()> {
+    match format {
+        OutputFormat::Text => text::rows(out, command, rows, strict),
+        OutputFormat::Json => json::rows(out, rows),
+        OutputFormat::Sarif => sarif::rows(out, rows, strict),
+        OutputFormat::Github => github::rows(out, rows, strict),
+    }
+}
+
+/// `error: …` on stderr.
+pub fn error(message: &str) {
+    let _ = writeln!(io::stderr().lock(), "error: {message}");
+}
+
+/// `warning: …` on stderr.
+pub fn warning(message: &str) {
+    let _ = writeln!(io::stderr().lock(), "warning: {message}");
+}
+
+/// A line of summary on stderr.
+pub fn summary(message: &str) {
+    let _ = writeln!(io::stderr().lock(), "{message}");
+}
+
+/// Files that were not scanned, one warning each.
+pub fn skipped(skipped: &[Skipped]) {
+    for s in skipped {
+        warning(&s.to_string());
+    }
+}
+
+/// A path as the user should see it: without a leading `./`.
+pub fn display_path(path: &Path) -> String {
+    crate::scan::display_path(path)
+}
+
+/// `sha256:0123456789ab`: enough to tell digests apart in a line of text.
+pub fn short_digest(digest: &str) -> &str {
+    let end = digest.find(':').map_or(0, |i| i + 13).min(digest.len());
+    &digest[..end]
+}
+
+/// A count of findings by status, on stderr.
+pub fn status_summary<'a>(findings: impl Iterator<Item = &'a Finding>) {
+    let findings: Vec<&Finding> = findings.collect();
+    let count = |s: Status| findings.iter().filter(|f| f.status == s).count();
+    summary(&format!(
+        "{} references: {} pinned, {} mutable, {} untagged, {} templated, {} invalid, {} local",
+        findings.len(),
+        count(Status::Pinned),
+        count(Status::Mutable),
+        count(Status::Untagged),
+        count(Status::Templated),
+        count(Status::Invalid),
+        count(Status::Local),
+    ));
+}
+
+/// A unified diff of one file's change.
+pub fn diff(out: &mut impl Write, path: &Path, old: &str, new: &str) -> io::Result<()> {
+    let name = display_path(path);
+    let text = similar::TextDiff::from_lines(old, new);
+    let unified = text
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{name}"), &format!("b/{name}"))
+        .to_string();
+    out.write_all(unified.as_bytes())
+}
