@@ -7,6 +7,8 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+mod support;
+
 fn imagepin(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_imagepin"))
         .args(args)
@@ -292,4 +294,56 @@ fn corpus_files_get_the_right_format_and_no_false_positives() {
         let text = fs::read_to_string(path).expect("read");
         assert!(text.contains("build:"), "{f}");
     }
+}
+
+#[test]
+fn check_formats_for_machines_sarif_and_github() {
+    let dir = testdata("fix/kubernetes/input");
+    let out = imagepin(&dir, &["check", "--format", "sarif"]);
+    assert_eq!(out.status.code(), Some(1));
+    let sarif = json(&out);
+    support::sarif::assert_valid(&sarif);
+    let results = sarif["runs"][0]["results"].as_array().expect("results");
+    let rules: Vec<&str> = results
+        .iter()
+        .filter_map(|r| r["ruleId"].as_str())
+        .collect();
+    assert_eq!(
+        rules.iter().filter(|r| **r == "mutable").count(),
+        5,
+        "{rules:?}"
+    );
+    assert_eq!(
+        rules.iter().filter(|r| **r == "untagged").count(),
+        1,
+        "{rules:?}"
+    );
+    assert_eq!(
+        results.len(),
+        6,
+        "pinned, templated and invalid are not problems"
+    );
+
+    let out = imagepin(&dir, &["check", "--format", "github"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("::error file=workloads.yaml,line=16,col=18,title=imagepin%3A mutable::nginx:1.25 is not pinned to a digest"),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 6, "{text}");
+}
+
+#[test]
+fn completions_and_man_page() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = imagepin(tmp.path(), &["completions", "bash"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("_imagepin()"));
+    let out = imagepin(tmp.path(), &["man"]);
+    assert_eq!(out.status.code(), Some(0));
+    let man = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        man.contains(".TH imagepin") && man.contains("verify"),
+        "{man}"
+    );
 }
