@@ -16,6 +16,7 @@ use sha2::{Digest as _, Sha256};
 use tokio::sync::OnceCell;
 
 use super::auth::{self, Challenge, TokenResponse};
+use super::credentials::{self, Credential, Credentials};
 use super::{Endpoint, MANIFEST_TYPES, RegistryError};
 
 /// Attempts per request before giving up (first try included).
@@ -69,6 +70,7 @@ pub struct Client {
     challenges: Flights<String, Challenge>,
     /// Keyed by (endpoint base, repository as the endpoint names it).
     tokens: Flights<(String, String), Option<String>>,
+    credentials: Credentials,
     pub stats: RequestStats,
 }
 
@@ -91,6 +93,7 @@ impl Client {
             http,
             challenges: Mutex::default(),
             tokens: Mutex::default(),
+            credentials: Credentials::default(),
             stats: RequestStats::default(),
         })
     }
@@ -128,7 +131,9 @@ impl Client {
                 }
             };
         }
-        Err(status_error(ep, repository, reference, status, &url))
+        Err(self
+            .error_for(ep, repository, reference, status, &url)
+            .await)
     }
 
     /// `GET` a manifest and compute its digest from the body (used when a `HEAD`
@@ -179,7 +184,9 @@ impl Client {
             .await?;
         let status = resp.status();
         if !status.is_success() {
-            return Err(status_error(ep, repository, reference, status, &url));
+            return Err(self
+                .error_for(ep, repository, reference, status, &url)
+                .await);
         }
         let claimed = header(&resp, "docker-content-digest");
         let media_type = header(&resp, CONTENT_TYPE.as_str());
@@ -223,7 +230,7 @@ impl Client {
             .await?;
         let status = resp.status();
         if !status.is_success() {
-            return Err(status_error(ep, repository, digest, status, &url));
+            return Err(self.error_for(ep, repository, digest, status, &url).await);
         }
         let (body, actual) = read_hashed(ep, resp, &format!("{repository}@{digest}")).await?;
         if actual != digest {
@@ -240,7 +247,8 @@ impl Client {
     ) -> Result<Option<String>, RegistryError> {
         let challenge = self.challenge(ep).await?;
         match challenge {
-            Challenge::None | Challenge::Basic => Ok(None),
+            Challenge::None => Ok(None),
+            Challenge::Basic => Ok(self.credential(ep).await.and_then(|c| c.basic_header())),
             Challenge::Bearer { realm, service } => {
                 let cell = shared(&self.tokens, (ep.base.clone(), ep.repository(repository)));
                 let token = cell
@@ -249,6 +257,60 @@ impl Client {
                     .clone()?;
                 Ok(token.map(|t| format!("Bearer {t}")))
             }
+        }
+    }
+
+    /// The credential for an endpoint, if one is configured and may be sent there.
+    async fn credential(&self, ep: &Endpoint) -> Option<Credential> {
+        if !ep.may_send_credentials() {
+            return None;
+        }
+        self.credentials.for_host(&ep.credential_host()).await
+    }
+
+    /// Say, for a refusal, which credentials were used or where imagepin looked.
+    async fn credential_note(&self, ep: &Endpoint) -> String {
+        let host = ep.credential_host();
+        if !ep.may_send_credentials() {
+            return format!("credentials are never sent to {host} over plain HTTP");
+        }
+        match self.credentials.for_host(&host).await {
+            Some(Credential::Basic { username, .. }) => {
+                format!("the credentials for {host} (user {username}) were refused")
+            }
+            Some(Credential::IdentityToken(_)) => {
+                format!("the identity token for {host} was refused")
+            }
+            None => format!(
+                "imagepin asked anonymously: no credentials for {host} in {}",
+                credentials::SOURCES
+            ),
+        }
+    }
+
+    /// The error for a failed answer; refusals say what credentials were involved.
+    async fn error_for(
+        &self,
+        ep: &Endpoint,
+        repository: &str,
+        reference: &str,
+        status: StatusCode,
+        url: &str,
+    ) -> RegistryError {
+        match status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                self.denied(ep, repository, status.as_u16()).await
+            }
+            s => status_error(ep, repository, reference, s, url),
+        }
+    }
+
+    async fn denied(&self, ep: &Endpoint, repository: &str, status: u16) -> RegistryError {
+        RegistryError::Denied {
+            registry: ep.registry.clone(),
+            repository: repository.to_string(),
+            status,
+            credentials: self.credential_note(ep).await,
         }
     }
 
@@ -290,18 +352,50 @@ impl Client {
         service: Option<&str>,
         repository: &str,
     ) -> Result<Option<String>, RegistryError> {
-        let url = auth::token_url(realm, service, &ep.repository(repository))
-            .map_err(|m| protocol(ep, m))?;
-        let resp = self
-            .send(ep, Kind::Token, || self.http.get(url.clone()))
-            .await?;
+        let scoped = ep.repository(repository);
+        let url = auth::token_url(realm, service, &scoped).map_err(|m| protocol(ep, m))?;
+        // Credentials go to the realm only over TLS (or on loopback).
+        let realm_ok =
+            url.scheme() == "https" || url.host_str().is_some_and(super::endpoint::is_loopback);
+        let credential = if realm_ok {
+            self.credential(ep).await
+        } else {
+            None
+        };
+        let resp = match &credential {
+            Some(Credential::IdentityToken(refresh)) => {
+                let body = {
+                    let mut form = url::form_urlencoded::Serializer::new(String::new());
+                    form.append_pair("grant_type", "refresh_token")
+                        .append_pair("client_id", "imagepin")
+                        .append_pair("refresh_token", refresh)
+                        .append_pair("scope", &format!("repository:{scoped}:pull"));
+                    if let Some(service) = service {
+                        form.append_pair("service", service);
+                    }
+                    form.finish()
+                };
+                let mut post_url = url.clone();
+                post_url.set_query(None);
+                self.send(ep, Kind::Token, || {
+                    self.http
+                        .post(post_url.clone())
+                        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                        .body(body.clone())
+                })
+                .await?
+            }
+            other => {
+                let basic = other.as_ref().and_then(Credential::basic_header);
+                self.send(ep, Kind::Token, || {
+                    with_auth(self.http.get(url.clone()), basic.as_deref())
+                })
+                .await?
+            }
+        };
         let status = resp.status();
         if !status.is_success() {
-            return Err(RegistryError::Denied {
-                registry: ep.registry.clone(),
-                repository: repository.to_string(),
-                status: status.as_u16(),
-            });
+            return Err(self.denied(ep, repository, status.as_u16()).await);
         }
         let bytes = resp.bytes().await.map_err(|e| network(ep, &e))?;
         let body: TokenResponse = serde_json::from_slice(&bytes).map_err(|e| {
@@ -452,11 +546,6 @@ fn status_error(
         StatusCode::NOT_FOUND => RegistryError::NotFound {
             registry: ep.registry.clone(),
             what: format!("{repository}:{reference}"),
-        },
-        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => RegistryError::Denied {
-            registry: ep.registry.clone(),
-            repository: repository.to_string(),
-            status: status.as_u16(),
         },
         StatusCode::TOO_MANY_REQUESTS => RegistryError::RateLimited {
             registry: ep.registry.clone(),

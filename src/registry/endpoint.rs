@@ -114,6 +114,21 @@ impl Endpoint {
     pub fn is_plain_http(&self) -> bool {
         self.base.starts_with("http://")
     }
+
+    /// The host whose credentials are used: where the requests go (a mirror's host for
+    /// a mirrored registry), with Docker Hub's API host known as `docker.io`.
+    pub fn credential_host(&self) -> String {
+        let host = self.base.split("://").nth(1).unwrap_or("");
+        match host {
+            "registry-1.docker.io" => "docker.io".to_string(),
+            h => h.to_string(),
+        }
+    }
+
+    /// Credentials travel only over TLS, or to a loopback registry.
+    pub fn may_send_credentials(&self) -> bool {
+        !self.is_plain_http() || is_loopback(&self.credential_host())
+    }
 }
 
 /// `localhost`, 127.0.0.0/8 and `::1`, with or without a port.

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod credentials;
 pub mod endpoint;
 pub mod platform;
 pub mod resolver;
@@ -26,13 +27,13 @@ pub const MANIFEST_TYPES: [&str; 4] = [
 pub enum RegistryError {
     #[error("{registry}: {what} not found (does the tag or repository exist?)")]
     NotFound { registry: String, what: String },
-    #[error(
-        "{registry}: access denied to {repository} (HTTP {status}); imagepin asked anonymously — is the repository private or the name misspelt?"
-    )]
+    #[error("{registry}: access denied to {repository} (HTTP {status}); {credentials}")]
     Denied {
         registry: String,
         repository: String,
         status: u16,
+        /// Which credentials were sent, or where imagepin looked for them.
+        credentials: String,
     },
     #[error(
         "{registry}: rate limited (HTTP 429) and still limited after {attempts} attempts; try again later"

@@ -55,7 +55,7 @@ impl Flavor {
             Flavor::GithubWorkflow
         } else if stem == "action" {
             Flavor::GithubAction
-        } else if stem == ".gitlab-ci" || stem.ends_with(".gitlab-ci") {
+        } else if stem == ".gitlab-ci" || stem == "gitlab-ci" || stem.ends_with(".gitlab-ci") {
             Flavor::GitlabCi
         } else if stem == "config" && parent(0) == ".circleci" {
             Flavor::Circleci

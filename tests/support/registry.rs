@@ -73,10 +73,28 @@ impl TestRegistry {
     /// Start a registry with delete enabled on `127.0.0.1:<free port>` and wait until
     /// `GET /v2/` answers.
     pub fn start() -> TestRegistry {
+        Self::start_with(None)
+    }
+
+    /// Start a registry that demands HTTP basic auth (htpasswd, bcrypt) for `user`.
+    pub fn start_with_basic_auth(user: &str, password: &str) -> TestRegistry {
+        Self::start_with(Some((user, password)))
+    }
+
+    fn start_with(basic: Option<(&str, &str)>) -> TestRegistry {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let bin = registry_binary();
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some((user, password)) = basic {
+            let value = format!(
+                "Basic {}",
+                base64_encode(format!("{user}:{password}").as_bytes())
+            );
+            headers.insert("authorization", value.parse().expect("header"));
+        }
         let http = Client::builder()
             .user_agent(HARNESS_AGENT)
+            .default_headers(headers)
             .timeout(Duration::from_secs(10))
             .build()
             .expect("http client");
@@ -84,7 +102,17 @@ impl TestRegistry {
             let dir = tempfile::tempdir().expect("tempdir");
             let port = free_port();
             let config = dir.path().join("config.yml");
-            std::fs::write(&config, config_yaml(dir.path(), port)).expect("write config");
+            let mut yaml = config_yaml(dir.path(), port);
+            if let Some((user, password)) = basic {
+                let hash = bcrypt::hash(password, 4).expect("bcrypt");
+                let htpasswd = dir.path().join("htpasswd");
+                std::fs::write(&htpasswd, format!("{user}:{hash}\n")).expect("write htpasswd");
+                yaml.push_str(&format!(
+                    "auth:\n  htpasswd:\n    realm: test\n    path: {}\n",
+                    htpasswd.display()
+                ));
+            }
+            std::fs::write(&config, yaml).expect("write config");
             let mut child = Command::new(&bin)
                 .arg("serve")
                 .arg(&config)
@@ -404,6 +432,28 @@ fn split_platform(p: &str) -> (&str, &str, Option<&str>) {
     let os = parts.next().unwrap_or("linux");
     let arch = parts.next().unwrap_or("amd64");
     (os, arch, parts.next())
+}
+
+/// Standard base64 with padding (for test credentials).
+pub fn base64_encode(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 pub fn sha256(bytes: &[u8]) -> String {

@@ -1,0 +1,190 @@
+//! Credentials the way docker users already have them, against a real registry that
+//! demands HTTP basic auth (htpasswd): docker `config.json` `auths`, `credHelpers` and
+//! `credsStore` (a credential helper script on PATH). Refusals say where imagepin looked;
+//! no secret ever reaches the output.
+
+mod support;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use support::registry::{TestRegistry, base64_encode};
+
+const USER: &str = "ci-bot";
+const PASSWORD: &str = "s3cret-Pa55word";
+
+struct Env {
+    _home: tempfile::TempDir,
+    docker_config: std::path::PathBuf,
+    bin: std::path::PathBuf,
+}
+
+fn env() -> Env {
+    let home = tempfile::tempdir().expect("tempdir");
+    let docker_config = home.path().join("docker");
+    let bin = home.path().join("bin");
+    fs::create_dir_all(&docker_config).expect("mkdir");
+    fs::create_dir_all(&bin).expect("mkdir");
+    Env {
+        _home: home,
+        docker_config,
+        bin,
+    }
+}
+
+fn fix(reg: &TestRegistry, env: &Env, dir: &Path) -> Output {
+    let path = format!(
+        "{}:{}",
+        env.bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    Command::new(env!("CARGO_BIN_EXE_imagepin"))
+        .args(["fix", "--mirror", &format!("docker.io={}", reg.url())])
+        .current_dir(dir)
+        .env("DOCKER_CONFIG", &env.docker_config)
+        .env(
+            "REGISTRY_AUTH_FILE",
+            env.docker_config.join("no-such-auth.json"),
+        )
+        .env_remove("XDG_RUNTIME_DIR")
+        .env("PATH", path)
+        .output()
+        .expect("run imagepin")
+}
+
+fn tree() -> tempfile::TempDir {
+    let t = tempfile::tempdir().expect("tempdir");
+    fs::write(t.path().join("Dockerfile"), "FROM nginx:1.25\n").expect("write");
+    t
+}
+
+fn all_output(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn assert_no_secret(o: &Output) {
+    let text = all_output(o);
+    assert!(!text.contains(PASSWORD), "password leaked: {text}");
+    let b64 = base64_encode(format!("{USER}:{PASSWORD}").as_bytes());
+    assert!(!text.contains(&b64), "encoded credentials leaked: {text}");
+}
+
+#[test]
+fn anonymous_requests_are_refused_with_a_note_on_where_imagepin_looked() {
+    let reg = TestRegistry::start_with_basic_auth(USER, PASSWORD);
+    reg.push_image("library/nginx", "1.25", "n");
+    let env = env();
+    let t = tree();
+    let o = fix(&reg, &env, t.path());
+    assert_eq!(o.status.code(), Some(1), "{}", all_output(&o));
+    let text = all_output(&o);
+    assert!(
+        text.contains("access denied to library/nginx (HTTP 401)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("no credentials for {}", reg.host())),
+        "{text}"
+    );
+    assert!(text.contains("config.json"), "{text}");
+    assert_eq!(
+        fs::read_to_string(t.path().join("Dockerfile")).expect("read"),
+        "FROM nginx:1.25\n"
+    );
+}
+
+#[test]
+fn docker_config_auths_are_used_and_never_printed() {
+    let reg = TestRegistry::start_with_basic_auth(USER, PASSWORD);
+    let digest = reg.push_image("library/nginx", "1.25", "n");
+    let env = env();
+    let auth = base64_encode(format!("{USER}:{PASSWORD}").as_bytes());
+    fs::write(
+        env.docker_config.join("config.json"),
+        format!(r#"{{"auths": {{"{}": {{"auth": "{auth}"}}}}}}"#, reg.host()),
+    )
+    .expect("write config");
+    let t = tree();
+    let o = fix(&reg, &env, t.path());
+    assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+    assert_eq!(
+        fs::read_to_string(t.path().join("Dockerfile")).expect("read"),
+        format!("FROM nginx:1.25@{digest}\n")
+    );
+    assert_no_secret(&o);
+}
+
+#[test]
+fn wrong_credentials_are_refused_naming_the_user_not_the_password() {
+    let reg = TestRegistry::start_with_basic_auth(USER, PASSWORD);
+    reg.push_image("library/nginx", "1.25", "n");
+    let env = env();
+    fs::write(
+        env.docker_config.join("config.json"),
+        format!(
+            r#"{{"auths": {{"{}": {{"username": "{USER}", "password": "{PASSWORD}-wrong"}}}}}}"#,
+            reg.host()
+        ),
+    )
+    .expect("write config");
+    let o = fix(&reg, &env, tree().path());
+    assert_eq!(o.status.code(), Some(1));
+    let text = all_output(&o);
+    assert!(
+        text.contains(&format!("(user {USER}) were refused")),
+        "{text}"
+    );
+    assert!(!text.contains("-wrong"), "{text}");
+    assert_no_secret(&o);
+}
+
+/// A `docker-credential-NAME` helper on PATH, as `credHelpers` and `credsStore` run it.
+fn install_helper(env: &Env) {
+    let script = env.bin.join("docker-credential-imagepintest");
+    fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread server\necho \"$server\" >> \"$(dirname \"$0\")/asked\"\nprintf '{{\"ServerURL\":\"%s\",\"Username\":\"{USER}\",\"Secret\":\"{PASSWORD}\"}}' \"$server\"\n"
+        ),
+    )
+    .expect("write helper");
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).expect("chmod");
+}
+
+#[test]
+fn cred_helpers_and_creds_store_run_the_helper() {
+    for config in [
+        r#"{"credHelpers": {"HOST": "imagepintest"}}"#,
+        r#"{"credsStore": "imagepintest"}"#,
+    ] {
+        let reg = TestRegistry::start_with_basic_auth(USER, PASSWORD);
+        let digest = reg.push_image("library/nginx", "1.25", "n");
+        let env = env();
+        install_helper(&env);
+        fs::write(
+            env.docker_config.join("config.json"),
+            config.replace("HOST", &reg.host()),
+        )
+        .expect("write config");
+        let t = tree();
+        let o = fix(&reg, &env, t.path());
+        assert_eq!(o.status.code(), Some(0), "{config}: {}", all_output(&o));
+        assert_eq!(
+            fs::read_to_string(t.path().join("Dockerfile")).expect("read"),
+            format!("FROM nginx:1.25@{digest}\n")
+        );
+        let asked = fs::read_to_string(env.bin.join("asked")).expect("helper ran");
+        assert_eq!(
+            asked.trim(),
+            reg.host(),
+            "asked once, for the registry host"
+        );
+        assert_no_secret(&o);
+    }
+}
