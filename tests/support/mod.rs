@@ -1,6 +1,7 @@
 //! Shared test support: a real registry on loopback.
 #![allow(dead_code)]
 
+pub mod faults;
 pub mod golden;
 pub mod registry;
 pub mod sarif;

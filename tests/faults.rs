@@ -1,0 +1,131 @@
+//! Surviving real-world registry behaviour, with a fault-injecting proxy in front of the
+//! real registry: rate limits are waited out with `HEAD`s only (a `GET` counts against
+//! Docker Hub's pull limit), 5xx and dropped connections are retried, slow answers time
+//! out cleanly, a `HEAD` without a digest falls back to one `GET` whose body is hashed,
+//! and a body that does not match its digest is refused.
+
+mod support;
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use support::faults::{Fault, FaultProxy};
+use support::registry::TestRegistry;
+
+fn fix(proxy: &FaultProxy, dir: &Path, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_imagepin"))
+        .arg("fix")
+        .args(extra)
+        .args(["--mirror", &format!("docker.io={}", proxy.url())])
+        .current_dir(dir)
+        .output()
+        .expect("run imagepin")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+struct Case {
+    _reg: TestRegistry,
+    digest: String,
+    tree: tempfile::TempDir,
+}
+
+fn case() -> Case {
+    let reg = TestRegistry::start();
+    let digest = reg.push_image("library/nginx", "1.25", "n");
+    let tree = tempfile::tempdir().expect("tempdir");
+    fs::write(tree.path().join("Dockerfile"), "FROM nginx:1.25\n").expect("write");
+    Case {
+        _reg: reg,
+        digest,
+        tree,
+    }
+}
+
+impl Case {
+    fn proxy(&self, faults: Vec<(Fault, usize)>) -> FaultProxy {
+        FaultProxy::start(&self._reg.host(), faults)
+    }
+
+    fn dockerfile(&self) -> String {
+        fs::read_to_string(self.tree.path().join("Dockerfile")).expect("read")
+    }
+
+    fn assert_pinned(&self) {
+        assert_eq!(self.dockerfile(), format!("FROM nginx:1.25@{}\n", self.digest));
+    }
+
+    fn assert_untouched(&self) {
+        assert_eq!(self.dockerfile(), "FROM nginx:1.25\n");
+    }
+}
+
+#[test]
+fn rate_limit_waits_retry_after_and_retries_the_head_never_a_get() {
+    let c = case();
+    let proxy = c.proxy(vec![(Fault::TooManyRequests(1), 2)]);
+    let o = fix(&proxy, c.tree.path(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    c.assert_pinned();
+    assert_eq!(proxy.manifest_requests("HEAD"), 3);
+    assert_eq!(proxy.manifest_requests("GET"), 0);
+    assert!(stderr(&o).contains("2 retried"), "{}", stderr(&o));
+}
+
+#[test]
+fn persistent_rate_limit_fails_that_reference_clearly() {
+    let c = case();
+    let proxy = c.proxy(vec![(Fault::TooManyRequests(0), 100)]);
+    let o = fix(&proxy, c.tree.path(), &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("rate limited (HTTP 429)"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("Dockerfile:1:6: nginx:1.25"), "{}", stderr(&o));
+    assert_eq!(proxy.manifest_requests("GET"), 0);
+    assert_eq!(proxy.manifest_requests("HEAD"), 4, "bounded attempts");
+    c.assert_untouched();
+}
+
+#[test]
+fn server_errors_and_dropped_connections_are_retried() {
+    let c = case();
+    let proxy = c.proxy(vec![(Fault::Unavailable, 1), (Fault::Reset, 1)]);
+    let o = fix(&proxy, c.tree.path(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    c.assert_pinned();
+    assert_eq!(proxy.manifest_requests("HEAD"), 3);
+}
+
+#[test]
+fn answers_slower_than_the_timeout_fail_cleanly() {
+    let c = case();
+    let proxy = c.proxy(vec![(Fault::Slow(Duration::from_secs(3)), 10)]);
+    let o = fix(&proxy, c.tree.path(), &["--timeout", "1"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("timed out"), "{}", stderr(&o));
+    c.assert_untouched();
+}
+
+#[test]
+fn head_without_digest_falls_back_to_one_hashed_get() {
+    let c = case();
+    let proxy = c.proxy(vec![(Fault::StripDigest, 2)]);
+    let o = fix(&proxy, c.tree.path(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    c.assert_pinned();
+    assert_eq!(proxy.manifest_requests("HEAD"), 1);
+    assert_eq!(proxy.manifest_requests("GET"), 1);
+}
+
+#[test]
+fn a_body_that_does_not_match_its_digest_is_refused() {
+    let c = case();
+    let proxy = c.proxy(vec![(Fault::StripDigest, 1), (Fault::CorruptBody, 1)]);
+    let o = fix(&proxy, c.tree.path(), &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("hashes to"), "{}", stderr(&o));
+    c.assert_untouched();
+}

@@ -1,0 +1,207 @@
+//! A fault-injecting HTTP proxy in front of the real registry, for the failures a real
+//! registry will not produce on demand: 429 with `Retry-After`, 503, dropped
+//! connections, answers slower than the client's timeout, a `HEAD` without
+//! `Docker-Content-Digest`, a `GET` body that does not match its digest. It forwards
+//! everything else faithfully (one upstream connection per request) and records every
+//! request it sees. Faults apply to manifest requests only, in order, each a given
+//! number of times.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+/// One kind of misbehaviour.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// Answer 429 with this `Retry-After` (seconds).
+    TooManyRequests(u64),
+    /// Answer 503.
+    Unavailable,
+    /// Close the connection without answering.
+    Reset,
+    /// Wait this long before forwarding.
+    Slow(Duration),
+    /// Forward, but drop `Docker-Content-Digest` from the answer.
+    StripDigest,
+    /// Forward, but change one byte of a `GET` body (headers kept).
+    CorruptBody,
+}
+
+struct State {
+    /// (fault, remaining times)
+    faults: Vec<(Fault, usize)>,
+    /// (method, path) of every request seen.
+    seen: Vec<(String, String)>,
+}
+
+pub struct FaultProxy {
+    port: u16,
+    state: Arc<Mutex<State>>,
+}
+
+impl FaultProxy {
+    /// Start a proxy to `upstream` (`127.0.0.1:PORT`) applying `faults` in order.
+    pub fn start(upstream: &str, faults: Vec<(Fault, usize)>) -> FaultProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        let port = listener.local_addr().expect("addr").port();
+        let state = Arc::new(Mutex::new(State {
+            faults,
+            seen: Vec::new(),
+        }));
+        let upstream = upstream.to_string();
+        let shared = state.clone();
+        thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                let state = shared.clone();
+                let upstream = upstream.clone();
+                thread::spawn(move || serve(conn, &upstream, &state));
+            }
+        });
+        FaultProxy { port, state }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Every (method, path) the proxy received.
+    pub fn seen(&self) -> Vec<(String, String)> {
+        self.state.lock().expect("state").seen.clone()
+    }
+
+    /// How many manifest requests with this method it received.
+    pub fn manifest_requests(&self, method: &str) -> usize {
+        self.seen()
+            .iter()
+            .filter(|(m, p)| m == method && p.contains("/manifests/"))
+            .count()
+    }
+}
+
+struct Request {
+    method: String,
+    path: String,
+    head: String,
+    body: Vec<u8>,
+}
+
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let end = line == "\r\n";
+        head.push_str(&line);
+        if end {
+            break;
+        }
+    }
+    let mut first = head.lines().next()?.split_whitespace();
+    let method = first.next()?.to_string();
+    let path = first.next()?.to_string();
+    let length = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length").then(|| v.trim().parse().ok())?
+        })
+        .unwrap_or(0usize);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some(Request {
+        method,
+        path,
+        head,
+        body,
+    })
+}
+
+fn serve(conn: TcpStream, upstream: &str, state: &Mutex<State>) {
+    let mut reader = BufReader::new(conn.try_clone().expect("clone"));
+    let mut conn = conn;
+    while let Some(req) = read_request(&mut reader) {
+        let fault = {
+            let mut s = state.lock().expect("state");
+            s.seen.push((req.method.clone(), req.path.clone()));
+            if req.path.contains("/manifests/") {
+                s.faults.iter_mut().find(|(_, n)| *n > 0).map(|(f, n)| {
+                    *n -= 1;
+                    f.clone()
+                })
+            } else {
+                None
+            }
+        };
+        let reply = match fault {
+            Some(Fault::TooManyRequests(secs)) => simple(429, &format!("Retry-After: {secs}\r\n")),
+            Some(Fault::Unavailable) => simple(503, ""),
+            Some(Fault::Reset) => {
+                let _ = conn.shutdown(Shutdown::Both);
+                return;
+            }
+            Some(Fault::Slow(d)) => {
+                thread::sleep(d);
+                forward(&req, upstream, None)
+            }
+            other => forward(&req, upstream, other),
+        };
+        if conn.write_all(&reply).is_err() {
+            return;
+        }
+    }
+}
+
+fn simple(status: u16, extra: &str) -> Vec<u8> {
+    format!("HTTP/1.1 {status} Injected\r\n{extra}Content-Length: 0\r\n\r\n").into_bytes()
+}
+
+/// Forward one request upstream (its own connection) and return the answer, modified.
+fn forward(req: &Request, upstream: &str, fault: Option<Fault>) -> Vec<u8> {
+    let Ok(mut up) = TcpStream::connect(upstream) else {
+        return simple(502, "");
+    };
+    // Pass headers as they came (several Accept lines included); one request per
+    // upstream connection.
+    let head: String = req
+        .head
+        .lines()
+        .filter(|l| {
+            let lower = l.to_ascii_lowercase();
+            !lower.starts_with("connection:") && !l.is_empty()
+        })
+        .map(|l| format!("{l}\r\n"))
+        .collect();
+    let _ = up.write_all(format!("{head}Connection: close\r\n\r\n").as_bytes());
+    let _ = up.write_all(&req.body);
+    let mut answer = Vec::new();
+    let _ = up.read_to_end(&mut answer);
+    let split = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(answer.len(), |i| i + 4);
+    let (head, body) = answer.split_at(split);
+    let head = String::from_utf8_lossy(head).into_owned();
+    let mut body = body.to_vec();
+    let mut lines: Vec<String> = head
+        .lines()
+        .filter(|l| !l.is_empty())
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .map(str::to_string)
+        .collect();
+    match fault {
+        Some(Fault::StripDigest) => {
+            lines.retain(|l| !l.to_ascii_lowercase().starts_with("docker-content-digest:"))
+        }
+        Some(Fault::CorruptBody) if req.method == "GET" && !body.is_empty() => body[0] ^= 1,
+        _ => {}
+    }
+    let mut out = lines.join("\r\n").into_bytes();
+    out.extend_from_slice(b"\r\n\r\n");
+    out.extend_from_slice(&body);
+    out
+}
