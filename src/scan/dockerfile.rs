@@ -1,10 +1,18 @@
-//! Dockerfile / Containerfile scanner. Hand-written because the parser crates either fail
-//! a whole file on `# escape=` and heredocs or keep no byte spans. It works on physical
-//! byte offsets and knows Docker's rules: parser directives only at the top (`# syntax=`
-//! is itself an image), logical lines joined by the escape character with comment and
-//! blank lines inside, heredoc bodies (never scanned), `FROM [--flags] IMAGE [AS name]`,
-//! stage names and `scratch` (not images), `ARG NAME=IMAGE` before the first `FROM` used
-//! as `FROM $NAME`, `COPY --from=IMAGE` and `RUN --mount=…,from=IMAGE`.
+//! Dockerfile / Containerfile scanner: finds every image reference in a Dockerfile and
+//! returns its exact byte span, so the caller can pin it by splicing bytes in place.
+//!
+//! It owns Docker's (BuildKit's) lexical rules: parser directives at the very top
+//! (`# syntax=IMAGE` is itself an image, `# escape=` changes the escape character),
+//! logical lines joined by the escape character with comment and blank lines inside,
+//! CRLF endings and a leading BOM, heredoc bodies (skipped, never scanned),
+//! `FROM [--flags] IMAGE [AS name]` with stage names and `scratch` (not images),
+//! `ARG NAME=IMAGE` before the first `FROM` used as `FROM $NAME`, `COPY --from=IMAGE`
+//! and `RUN --mount=…,from=IMAGE`.
+//!
+//! Hand-written rather than built on a dockerfile-parser crate: those crates fail a
+//! whole file on `# escape=` and heredocs, and keep no byte spans, which pinning needs.
+//! The scan works on `src.as_bytes()` and only ever splits at ASCII delimiters, so every
+//! span falls on a char boundary.
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
@@ -12,10 +20,15 @@ use std::ops::Range;
 /// Where in a Dockerfile an image reference was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Site {
+    /// `# syntax=IMAGE` parser directive (the BuildKit frontend image).
     Syntax,
+    /// `FROM IMAGE`, as written (may contain `$` variables).
     From,
+    /// `COPY --from=IMAGE`.
     CopyFrom,
+    /// `RUN --mount=…,from=IMAGE,…`.
     MountFrom,
+    /// The default of a global `ARG NAME=IMAGE` used by `FROM $NAME` / `FROM ${NAME}`.
     ArgDefault,
 }
 
@@ -26,369 +39,552 @@ pub struct DockerfileRef {
     pub site: Site,
 }
 
-/// A physical line: where its content starts and ends (line break excluded).
-#[derive(Debug, Clone, Copy)]
-struct Line {
-    start: usize,
-    end: usize,
-}
+/// Scan a whole Dockerfile. Never panics, on any input (fuzzed later).
+///
+/// Results are sorted by span start, without duplicate spans. A reference whose text
+/// is not one contiguous run of bytes in `src` (a word split by a line continuation,
+/// quotes in the middle of a word) cannot be spliced and is not reported.
+pub fn scan(src: &str) -> Vec<DockerfileRef> {
+    let b = src.as_bytes();
+    let first = if b.starts_with(BOM) { BOM.len() } else { 0 };
+    let mut scanner = Scanner {
+        b,
+        esc: b'\\',
+        meta: HashMap::new(),
+        stages: HashSet::new(),
+        seen_from: false,
+        out: Vec::new(),
+    };
+    scanner.directives(first);
 
-fn physical_lines(src: &str) -> Vec<Line> {
-    let bytes = src.as_bytes();
-    let mut lines = Vec::new();
-    let mut start = 0;
-    while start < bytes.len() {
-        let nl = bytes[start..].iter().position(|&b| b == b'\n');
-        let (end, next) = match nl {
-            Some(i) => (start + i, start + i + 1),
-            None => (bytes.len(), bytes.len()),
-        };
-        let end = if end > start && bytes[end - 1] == b'\r' {
-            end - 1
-        } else {
-            end
-        };
-        lines.push(Line { start, end });
-        start = next;
-    }
-    lines
-}
-
-/// A word of a logical line with its span in the file; `None` span when the word is
-/// split across a line continuation (it cannot be edited in place).
-#[derive(Debug, Clone)]
-struct Word {
-    text: String,
-    span: Option<Range<usize>>,
-}
-
-/// Split a logical line (made of byte ranges of `src`) into whitespace-separated words.
-fn words(src: &str, segments: &[Range<usize>]) -> Vec<Word> {
-    let mut out: Vec<Word> = Vec::new();
-    let mut current: Option<(String, usize, usize, bool)> = None; // text, start, end, contiguous
-    for seg in segments {
-        let mut seg_start_of_word = true;
-        for (i, c) in src[seg.clone()].char_indices() {
-            let at = seg.start + i;
-            if c.is_whitespace() {
-                if let Some((text, s, e, contiguous)) = current.take() {
-                    out.push(Word {
-                        text,
-                        span: contiguous.then_some(s..e),
-                    });
-                }
-                seg_start_of_word = false;
+    let mut lines = Lines { b, pos: first };
+    while let Some((s, e)) = lines.next() {
+        let t = skip_space(b, s, e);
+        if t == e || b[t] == b'#' {
+            continue;
+        }
+        // Gather the logical line: continuation segments, skipping comment and blank
+        // lines inside it, as (byte, offset) pairs.
+        let mut chars: Vec<Ch> = Vec::new();
+        let (seg_end, mut more) = trim_continuation(b, t, e, scanner.esc);
+        push_segment(&mut chars, b, t, seg_end);
+        while more {
+            let Some((s, e)) = lines.next() else { break };
+            let t = skip_space(b, s, e);
+            if t == e || b[t] == b'#' {
                 continue;
             }
-            match &mut current {
-                Some((text, _, e, contiguous)) => {
-                    if seg_start_of_word && *e != at {
-                        *contiguous = false;
-                    }
-                    text.push(c);
-                    *e = at + c.len_utf8();
-                }
-                None => current = Some((c.to_string(), at, at + c.len_utf8(), true)),
-            }
-            seg_start_of_word = false;
+            let (seg_end, m) = trim_continuation(b, s, e, scanner.esc);
+            push_segment(&mut chars, b, s, seg_end);
+            more = m;
         }
-    }
-    if let Some((text, s, e, contiguous)) = current {
-        out.push(Word {
-            text,
-            span: contiguous.then_some(s..e),
-        });
-    }
-    out
-}
-
-fn is_comment(text: &str) -> bool {
-    text.trim_start().starts_with('#')
-}
-
-/// Parse a directive line `# key=value`; returns (key lowercased, value span).
-fn directive(src: &str, line: Line) -> Option<(String, Range<usize>)> {
-    let text = &src[line.start..line.end];
-    let rest = text.trim_start().strip_prefix('#')?;
-    let (key, value) = rest.split_once('=')?;
-    let key = key.trim();
-    if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return None;
-    }
-    // Offsets: where `rest` starts in the file, then past `key=`, then past spaces.
-    let rest_at = line.start + (text.len() - rest.len());
-    let value_at = rest_at + (rest.len() - value.len()) + (value.len() - value.trim_start().len());
-    Some((
-        key.to_ascii_lowercase(),
-        value_at..value_at + value.trim().len(),
-    ))
-}
-
-/// Heredoc delimiters opened on a logical line, in order: (delimiter, strip tabs).
-fn heredocs(line: &str) -> Vec<(String, bool)> {
-    let b = line.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i + 1 < b.len() {
-        if b[i] == b'<'
-            && b[i + 1] == b'<'
-            && b.get(i + 2) != Some(&b'<')
-            && (i == 0 || b[i - 1] != b'<')
-        {
-            let mut j = i + 2;
-            let strip = b.get(j) == Some(&b'-');
-            if strip {
-                j += 1;
-            }
-            let quote = match b.get(j) {
-                Some(&q @ (b'"' | b'\'')) => {
-                    j += 1;
-                    Some(q)
-                }
-                _ => None,
-            };
-            let start = j;
-            while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
-                j += 1;
-            }
-            let named = j > start && (b[start].is_ascii_alphabetic() || b[start] == b'_');
-            let closed = quote.is_none() || b.get(j) == quote.as_ref();
-            if named && closed {
-                out.push((line[start..j].to_string(), strip));
-            }
-            i = j.max(i + 2);
-        } else {
-            i += 1;
-        }
-    }
-    out
-}
-
-/// `$NAME` or `${NAME}` exactly: the variable's name.
-fn whole_variable(text: &str) -> Option<&str> {
-    let name = text
-        .strip_prefix("${")
-        .and_then(|t| t.strip_suffix('}'))
-        .or_else(|| text.strip_prefix('$'))?;
-    let valid = !name.is_empty()
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !name.starts_with(|c: char| c.is_ascii_digit());
-    valid.then_some(name)
-}
-
-/// Strip one pair of surrounding quotes from a span of `src`.
-fn unquote(src: &str, span: Range<usize>) -> Range<usize> {
-    let t = &src[span.clone()];
-    if t.len() >= 2
-        && ((t.starts_with('"') && t.ends_with('"')) || (t.starts_with('\'') && t.ends_with('\'')))
-    {
-        span.start + 1..span.end - 1
-    } else {
-        span
-    }
-}
-
-/// Scan a whole Dockerfile. Never panics, on any input.
-pub fn scan(src: &str) -> Vec<DockerfileRef> {
-    let lines = physical_lines(src);
-    let mut out = Vec::new();
-    let mut escape = '\\';
-    let mut i = 0;
-
-    // Parser directives: only at the very top.
-    while i < lines.len() {
-        let Some((key, value)) = directive(src, lines[i]) else {
-            break;
-        };
-        match key.as_str() {
-            "syntax" if !value.is_empty() => out.push(DockerfileRef {
-                span: value,
-                site: Site::Syntax,
-            }),
-            "escape" if &src[value.clone()] == "`" => escape = '`',
-            _ => {}
-        }
-        i += 1;
-    }
-
-    let mut stages: HashSet<String> = HashSet::new();
-    let mut args: HashMap<String, Range<usize>> = HashMap::new();
-    let mut seen_from = false;
-
-    while i < lines.len() {
-        let line = lines[i];
-        let text = &src[line.start..line.end];
-        i += 1;
-        if text.trim().is_empty() || is_comment(text) {
-            continue;
-        }
-        // Gather the logical line.
-        let mut segments = Vec::new();
-        let mut current = line;
-        loop {
-            let t = &src[current.start..current.end];
-            let trimmed = t.trim_end();
-            if let Some(body) = trimmed.strip_suffix(escape) {
-                segments.push(current.start..current.start + body.len());
-                // Skip comment and blank lines inside the continuation.
-                while i < lines.len() {
-                    let t = &src[lines[i].start..lines[i].end];
-                    if t.trim().is_empty() || is_comment(t) {
-                        i += 1;
-                    } else {
-                        break;
+        // Heredoc bodies follow the instruction's last line, one after another.
+        for (name, chomp) in scanner.instruction(&chars) {
+            for (s, e) in lines.by_ref() {
+                let mut t = s;
+                if chomp {
+                    while t < e && b[t] == b'\t' {
+                        t += 1;
                     }
                 }
-                if i >= lines.len() {
-                    break;
-                }
-                current = lines[i];
-                i += 1;
-            } else {
-                segments.push(current.start..current.end);
-                break;
-            }
-        }
-        let logical: String = segments
-            .iter()
-            .map(|s| &src[s.clone()])
-            .collect::<Vec<_>>()
-            .join(" ");
-        // Heredoc bodies follow the logical line; skip them unscanned.
-        for (delimiter, strip_tabs) in heredocs(&logical) {
-            while i < lines.len() {
-                let t = &src[lines[i].start..lines[i].end];
-                i += 1;
-                let t = if strip_tabs {
-                    t.trim_start_matches('\t')
-                } else {
-                    t
-                };
-                if t == delimiter {
+                if b[t..e] == name[..] {
                     break;
                 }
             }
         }
-        let ws = words(src, &segments);
-        let Some(instruction) = ws.first().map(|w| w.text.to_ascii_uppercase()) else {
-            continue;
-        };
-        let rest = &ws[1..];
-        match instruction.as_str() {
-            "ARG" if !seen_from => {
-                for w in rest {
-                    if let (Some((name, _)), Some(span)) = (w.text.split_once('='), &w.span) {
-                        let value = span.start + name.len() + 1..span.end;
-                        let value = unquote(src, value);
-                        if !value.is_empty() {
-                            args.insert(name.to_string(), value);
-                        }
-                    }
-                }
-            }
-            "FROM" => {
-                seen_from = true;
-                let mut it = rest.iter().skip_while(|w| w.text.starts_with("--"));
-                let Some(image) = it.next() else { continue };
-                if let (Some(kw), Some(name)) = (it.next(), it.next())
-                    && kw.text.eq_ignore_ascii_case("as")
-                {
-                    stages.insert(name.text.to_ascii_lowercase());
-                }
-                let Some(span) = image.span.clone() else {
-                    continue;
-                };
-                if let Some(var) = whole_variable(&image.text)
-                    && let Some(default) = args.get(var)
-                {
-                    out.push(DockerfileRef {
-                        span: default.clone(),
-                        site: Site::ArgDefault,
-                    });
-                    continue;
-                }
-                let lower = image.text.to_ascii_lowercase();
-                // The stage being defined is added above, so check the name as written
-                // against earlier stages only when it is not this line's own alias.
-                if lower == "scratch" || is_stage(&stages, &lower, rest) {
-                    continue;
-                }
-                out.push(DockerfileRef {
-                    span,
-                    site: Site::From,
-                });
-            }
-            "COPY" | "ADD" => {
-                for w in rest.iter().take_while(|w| w.text.starts_with("--")) {
-                    let Some(span) = w.span.as_ref().filter(|_| w.text.starts_with("--from="))
-                    else {
-                        continue;
-                    };
-                    let value_span = unquote(src, span.start + "--from=".len()..span.end);
-                    if is_image_value(src, &value_span, &stages) {
-                        out.push(DockerfileRef {
-                            span: value_span,
-                            site: Site::CopyFrom,
-                        });
-                    }
-                }
-            }
-            "RUN" => {
-                for w in rest.iter().take_while(|w| w.text.starts_with("--")) {
-                    let Some(span) = w.span.as_ref().filter(|_| w.text.starts_with("--mount="))
-                    else {
-                        continue;
-                    };
-                    let mut offset = span.start + "--mount=".len();
-                    for part in src[offset..span.end].split(',') {
-                        if let Some(v) = part.strip_prefix("from=") {
-                            let value = unquote(src, offset + 5..offset + 5 + v.len());
-                            if is_image_value(src, &value, &stages) {
-                                out.push(DockerfileRef {
-                                    span: value,
-                                    site: Site::MountFrom,
-                                });
-                            }
-                        }
-                        offset += part.len() + 1;
-                    }
-                }
-            }
-            _ => {}
-        }
     }
+
+    let mut out = scanner.out;
     out.sort_by_key(|r| (r.span.start, r.span.end));
     out.dedup_by(|a, b| a.span == b.span);
     out
 }
 
-/// Whether a FROM image names an earlier stage (not the alias this FROM defines).
-fn is_stage(stages: &HashSet<String>, lower: &str, rest: &[Word]) -> bool {
-    if !stages.contains(lower) {
-        return false;
-    }
-    // `FROM x AS x` defines x from an image x: only an earlier stage makes it a stage.
-    let own_alias = rest
-        .iter()
-        .skip_while(|w| !w.text.eq_ignore_ascii_case("as"))
-        .nth(1)
-        .is_some_and(|w| w.text.eq_ignore_ascii_case(lower));
-    !own_alias
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// One byte of a logical line with its offset in `src`.
+type Ch = (u8, usize);
+
+/// A whitespace-delimited word of a logical line, quotes and escapes kept.
+struct Word {
+    /// Index of the word's first byte in the logical line.
+    start: usize,
+    chars: Vec<Ch>,
 }
 
-/// A `--from` value is an image unless it is a stage name or a stage index.
-fn is_image_value(src: &str, span: &Range<usize>, stages: &HashSet<String>) -> bool {
-    let text = &src[span.clone()];
-    !text.is_empty()
-        && !text.bytes().all(|b| b.is_ascii_digit())
-        && !stages.contains(&text.to_ascii_lowercase())
+impl Word {
+    fn bytes(&self) -> Vec<u8> {
+        bytes(&self.chars)
+    }
+}
+
+/// A global `ARG` default: its text (quotes removed) and where it is, if contiguous.
+struct ArgDefault {
+    value: Vec<u8>,
+    span: Option<Range<usize>>,
+}
+
+struct Scanner<'a> {
+    b: &'a [u8],
+    esc: u8,
+    /// Global (before the first `FROM`) ARGs; `None` when declared without a default.
+    meta: HashMap<Vec<u8>, Option<ArgDefault>>,
+    /// Stage names seen so far, lowercased.
+    stages: HashSet<Vec<u8>>,
+    seen_from: bool,
+    out: Vec<DockerfileRef>,
+}
+
+impl Scanner<'_> {
+    /// Parser directives: only at the very top, each line `# key=value`; anything else
+    /// (instruction, blank line, other comment, unknown key) ends them.
+    fn directives(&mut self, first: usize) {
+        let b = self.b;
+        let mut seen: Vec<Vec<u8>> = Vec::new();
+        for (s, e) in (Lines { b, pos: first }) {
+            let Some((key, value)) = directive(b, s, e) else {
+                break;
+            };
+            let key = b[key].to_ascii_lowercase();
+            if !matches!(key.as_slice(), b"syntax" | b"escape" | b"check") {
+                break;
+            }
+            // Docker rejects a repeated directive; keep the first.
+            if seen.contains(&key) {
+                continue;
+            }
+            match key.as_slice() {
+                b"syntax" => {
+                    let v = &b[value.clone()];
+                    let len = v.iter().position(|&c| is_space(c)).unwrap_or(v.len());
+                    self.push(value.start..value.start + len, Site::Syntax);
+                }
+                b"escape" => match &b[value] {
+                    b"`" => self.esc = b'`',
+                    b"\\" => self.esc = b'\\',
+                    _ => {} // Docker rejects any other; keep the default
+                },
+                _ => {}
+            }
+            seen.push(key);
+        }
+    }
+
+    fn push(&mut self, span: Range<usize>, site: Site) {
+        self.out.push(DockerfileRef { span, site });
+    }
+
+    /// Handle one logical line; returns the heredocs (terminator, `<<-`) it opens.
+    fn instruction(&mut self, chars: &[Ch]) -> Vec<(Vec<u8>, bool)> {
+        let words = split_words(chars, self.esc);
+        let Some(first) = words.first() else {
+            return Vec::new();
+        };
+        let onbuild = first.bytes().eq_ignore_ascii_case(b"onbuild");
+        let at = usize::from(onbuild);
+        let Some(keyword) = words.get(at) else {
+            return Vec::new();
+        };
+        let keyword = keyword.bytes().to_ascii_lowercase();
+        let (flags, args) = split_flags(&words[at + 1..]);
+        if !onbuild {
+            match keyword.as_slice() {
+                b"from" => self.from(args),
+                b"arg" if !self.seen_from => self.arg(args),
+                b"copy" => self.flag_refs(flags, b"--from=", Site::CopyFrom),
+                b"run" => self.flag_refs(flags, b"--mount=", Site::MountFrom),
+                _ => {}
+            }
+        }
+        if !matches!(keyword.as_slice(), b"run" | b"copy" | b"add") {
+            return Vec::new();
+        }
+        let args_at = args.first().map_or(chars.len(), |w| w.start);
+        if is_json_array(&bytes(&chars[args_at..])) {
+            return Vec::new();
+        }
+        // Docker finds heredocs among the shell words of the whole line, lexed with `\`.
+        split_words(chars, b'\\')
+            .iter()
+            .filter_map(|w| heredoc(&w.chars))
+            .collect()
+    }
+
+    fn from(&mut self, args: &[Word]) {
+        self.seen_from = true;
+        if let Some(image) = args.first() {
+            let image = unquote(&image.chars, self.esc);
+            let text = bytes(&image);
+            if !text.is_empty() && !self.is_stage(&text) {
+                let arg_span = match var_name(&text).and_then(|n| self.meta.get(n)) {
+                    Some(Some(default)) if !default.value.is_empty() => {
+                        if self.is_stage(&default.value) {
+                            Some(None) // the default names a stage or scratch
+                        } else {
+                            default.span.clone().map(Some)
+                        }
+                    }
+                    _ => None,
+                };
+                match arg_span {
+                    Some(Some(span)) => self.push(span, Site::ArgDefault),
+                    Some(None) => {}
+                    None => {
+                        if let Some(span) = span_of(&image) {
+                            self.push(span, Site::From);
+                        }
+                    }
+                }
+            }
+        }
+        // `AS name` ends the instruction. Docker wants exactly `IMAGE AS name`; taking the
+        // last two words also keeps stage names in templates (`FROM alpine:{{ v }} AS b`).
+        if let [_, .., as_kw, name] = args
+            && as_kw.bytes().eq_ignore_ascii_case(b"as")
+        {
+            self.stages.insert(name.bytes().to_ascii_lowercase());
+        }
+    }
+
+    /// `ARG NAME[=VALUE] …` before the first `FROM`.
+    fn arg(&mut self, args: &[Word]) {
+        for word in args {
+            let raw = word.bytes();
+            match raw.iter().position(|&c| c == b'=') {
+                None => {
+                    self.meta.insert(raw, None);
+                }
+                Some(eq) => {
+                    let value = unquote(&word.chars[eq + 1..], self.esc);
+                    let default = ArgDefault {
+                        value: bytes(&value),
+                        span: span_of(&value),
+                    };
+                    self.meta.insert(raw[..eq].to_vec(), Some(default));
+                }
+            }
+        }
+    }
+
+    /// `COPY --from=VALUE` (`prefix` `--from=`) or `RUN --mount=…,from=VALUE,…`
+    /// (`prefix` `--mount=`).
+    fn flag_refs(&mut self, flags: &[Word], prefix: &[u8], site: Site) {
+        for flag in flags {
+            // Flag words lose their quotes and `\` escapes anywhere (BuildKit's flag lexer).
+            let flag = unquote(&flag.chars, b'\\');
+            if flag.len() < prefix.len() || bytes(&flag[..prefix.len()]) != prefix {
+                continue;
+            }
+            let value = &flag[prefix.len()..];
+            if site == Site::CopyFrom {
+                self.stage_or_image(value, site);
+                continue;
+            }
+            for field in value.split(|c| c.0 == b',') {
+                if let Some(eq) = field.iter().position(|c| c.0 == b'=')
+                    && bytes(&field[..eq]).eq_ignore_ascii_case(b"from")
+                {
+                    self.stage_or_image(&field[eq + 1..], site);
+                }
+            }
+        }
+    }
+
+    /// Report `value` unless it names a stage (by name or index) or `scratch`.
+    fn stage_or_image(&mut self, value: &[Ch], site: Site) {
+        let text = bytes(value);
+        if text.is_empty() || text.iter().all(u8::is_ascii_digit) || self.is_stage(&text) {
+            return;
+        }
+        if let Some(span) = span_of(value) {
+            self.push(span, site);
+        }
+    }
+
+    fn is_stage(&self, name: &[u8]) -> bool {
+        name.eq_ignore_ascii_case(b"scratch") || self.stages.contains(&name.to_ascii_lowercase())
+    }
+}
+
+/// Physical lines: `(start, end)` of the content, line break (`\n`, and any `\r`
+/// before it) excluded.
+struct Lines<'a> {
+    b: &'a [u8],
+    pos: usize,
+}
+
+impl Iterator for Lines<'_> {
+    type Item = (usize, usize);
+
+    fn next(&mut self) -> Option<(usize, usize)> {
+        let b = self.b;
+        let start = self.pos;
+        if start >= b.len() {
+            return None;
+        }
+        let mut end = match b[start..].iter().position(|&c| c == b'\n') {
+            Some(i) => {
+                self.pos = start + i + 1;
+                start + i
+            }
+            None => {
+                self.pos = b.len();
+                b.len()
+            }
+        };
+        while end > start && b[end - 1] == b'\r' {
+            end -= 1;
+        }
+        Some((start, end))
+    }
+}
+
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+}
+
+fn skip_space(b: &[u8], mut i: usize, end: usize) -> usize {
+    while i < end && is_space(b[i]) {
+        i += 1;
+    }
+    i
+}
+
+/// A parser directive line `# key = value`: the key's and the value's ranges.
+fn directive(b: &[u8], s: usize, e: usize) -> Option<(Range<usize>, Range<usize>)> {
+    let mut i = skip_space(b, s, e);
+    if i >= e || b[i] != b'#' {
+        return None;
+    }
+    i = skip_space(b, i + 1, e);
+    let key_start = i;
+    if i >= e || !b[i].is_ascii_alphabetic() {
+        return None;
+    }
+    while i < e && b[i].is_ascii_alphanumeric() {
+        i += 1;
+    }
+    let key = key_start..i;
+    i = skip_space(b, i, e);
+    if i >= e || b[i] != b'=' {
+        return None;
+    }
+    i = skip_space(b, i + 1, e);
+    let mut end = e;
+    while end > i && is_space(b[end - 1]) {
+        end -= 1;
+    }
+    (end > i).then_some((key, i..end))
+}
+
+/// Where a line's content ends once a trailing continuation (escape character, then
+/// only spaces or tabs, not itself escaped) is cut, and whether there was one.
+fn trim_continuation(b: &[u8], s: usize, e: usize, esc: u8) -> (usize, bool) {
+    let mut k = e;
+    while k > s && matches!(b[k - 1], b' ' | b'\t') {
+        k -= 1;
+    }
+    if k > s && b[k - 1] == esc && (k - 1 == s || b[k - 2] != esc) {
+        (k - 1, true)
+    } else {
+        (e, false)
+    }
+}
+
+fn push_segment(chars: &mut Vec<Ch>, b: &[u8], s: usize, e: usize) {
+    chars.extend((s..e).map(|i| (b[i], i)));
+}
+
+fn bytes(chars: &[Ch]) -> Vec<u8> {
+    chars.iter().map(|c| c.0).collect()
+}
+
+/// Split a logical line into words as Docker does: whitespace outside quotes separates
+/// words; quotes and escapes stay in the word; an escape character protects the next.
+fn split_words(chars: &[Ch], esc: u8) -> Vec<Word> {
+    let mut words = Vec::new();
+    let mut word: Vec<Ch> = Vec::new();
+    let mut start = 0;
+    let mut quote: Option<u8> = None;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i].0;
+        match quote {
+            None if is_space(c) => {
+                if !word.is_empty() {
+                    words.push(Word {
+                        start,
+                        chars: std::mem::take(&mut word),
+                    });
+                }
+                i += 1;
+                continue;
+            }
+            None => {
+                if word.is_empty() {
+                    start = i;
+                }
+                if c == b'\'' || c == b'"' {
+                    quote = Some(c);
+                } else if c == esc {
+                    if i + 1 < chars.len() {
+                        word.push(chars[i]);
+                        word.push(chars[i + 1]);
+                    }
+                    i += 2;
+                    continue;
+                }
+            }
+            Some(q) => {
+                if c == q {
+                    quote = None;
+                } else if c == esc && q != b'\'' {
+                    if i + 1 < chars.len() {
+                        word.push(chars[i]);
+                        word.push(chars[i + 1]);
+                    } else {
+                        quote = None;
+                    }
+                    i += 2;
+                    continue;
+                }
+            }
+        }
+        word.push(chars[i]);
+        i += 1;
+    }
+    if !word.is_empty() {
+        words.push(Word { start, chars: word });
+    }
+    words
+}
+
+/// Builder flags (`--name[=value]` words) at the start of an instruction's arguments;
+/// a bare `--` ends them. Returns (flags, remaining arguments).
+fn split_flags(words: &[Word]) -> (&[Word], &[Word]) {
+    for (i, w) in words.iter().enumerate() {
+        let raw = w.bytes();
+        if raw == b"--" {
+            return (&words[..i], &words[i + 1..]);
+        }
+        if !raw.starts_with(b"--") {
+            return (&words[..i], &words[i..]);
+        }
+    }
+    (words, &[])
+}
+
+/// Remove quotes and escape characters the way a shell word is processed (escapes are
+/// inert in single quotes).
+fn unquote(chars: &[Ch], esc: u8) -> Vec<Ch> {
+    let mut out = Vec::with_capacity(chars.len());
+    let mut quote: Option<u8> = None;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i].0;
+        match quote {
+            None if c == b'"' || c == b'\'' => quote = Some(c),
+            Some(q) if c == q => quote = None,
+            Some(b'\'') => out.push(chars[i]),
+            _ if c == esc => {
+                if let Some(&next) = chars.get(i + 1) {
+                    out.push(next);
+                }
+                i += 1;
+            }
+            _ => out.push(chars[i]),
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The span of `chars` when they are one contiguous run of bytes in `src` without
+/// whitespace (a quoted value can hold some; no image reference does).
+fn span_of(chars: &[Ch]) -> Option<Range<usize>> {
+    let first = chars.first()?.1;
+    let ok = chars
+        .iter()
+        .enumerate()
+        .all(|(k, c)| c.1 == first + k && !is_space(c.0));
+    ok.then(|| first..first + chars.len())
+}
+
+/// `NAME` when `text` is exactly `$NAME` or `${NAME}`.
+fn var_name(text: &[u8]) -> Option<&[u8]> {
+    let name = match text.strip_prefix(b"$")? {
+        [b'{', inner @ .., b'}'] => inner,
+        plain => plain,
+    };
+    let ok = matches!(name.first(), Some(c) if c.is_ascii_alphabetic() || *c == b'_')
+        && name.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_');
+    ok.then_some(name)
+}
+
+/// A heredoc word (`^\d*<<-?WORD$`, WORD without `<`): its terminator and whether
+/// it is `<<-` (leading tabs allowed before the terminator).
+fn heredoc(word: &[Ch]) -> Option<(Vec<u8>, bool)> {
+    let digits = word.iter().take_while(|c| c.0.is_ascii_digit()).count();
+    let rest = &word[digits..];
+    if rest.len() < 2 || rest[0].0 != b'<' || rest[1].0 != b'<' {
+        return None;
+    }
+    let mut rest = &rest[2..];
+    let chomp = rest.first().is_some_and(|c| c.0 == b'-');
+    if chomp {
+        rest = &rest[1..];
+    }
+    if rest.is_empty() || rest.iter().any(|c| c.0 == b'<') {
+        return None;
+    }
+    let name = bytes(&unquote(rest, b'\\'));
+    (!name.is_empty()).then_some((name, chomp))
+}
+
+/// Whether `text` starts (after whitespace) with a JSON array of strings, the exec
+/// form of RUN/COPY/ADD, which cannot hold heredocs.
+fn is_json_array(text: &[u8]) -> bool {
+    let skip = |mut i: usize| {
+        while i < text.len() && is_space(text[i]) {
+            i += 1;
+        }
+        i
+    };
+    let mut i = skip(0);
+    if text.get(i) != Some(&b'[') {
+        return false;
+    }
+    i = skip(i + 1);
+    if text.get(i) == Some(&b']') {
+        return true;
+    }
+    loop {
+        if text.get(i) != Some(&b'"') {
+            return false;
+        }
+        i += 1;
+        loop {
+            match text.get(i) {
+                None => return false,
+                Some(b'"') => break,
+                Some(b'\\') => i += 2,
+                Some(_) => i += 1,
+            }
+        }
+        i = skip(i + 1);
+        match text.get(i) {
+            Some(b']') => return true,
+            Some(b',') => i = skip(i + 1),
+            _ => return false,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn found(src: &str) -> Vec<(&str, Site)> {
+    fn refs(src: &str) -> Vec<(&str, Site)> {
         scan(src)
             .into_iter()
             .map(|r| (&src[r.span], r.site))
@@ -396,93 +592,445 @@ mod tests {
     }
 
     #[test]
-    fn from_with_flags_stages_and_scratch() {
-        let src = "FROM --platform=$BUILDPLATFORM golang:1.22 AS builder\nfrom alpine:3.19\nFROM builder\nFROM Builder AS again\nFROM scratch\nFrom nginx AS final\n";
+    fn simple_from() {
+        let src = "FROM alpine:3.19\n";
+        let r = scan(src);
         assert_eq!(
-            found(src),
-            [
-                ("golang:1.22", Site::From),
-                ("alpine:3.19", Site::From),
-                ("nginx", Site::From)
-            ]
+            r,
+            vec![DockerfileRef {
+                span: 5..16,
+                site: Site::From
+            }]
+        );
+        assert_eq!(&src[r[0].span.clone()], "alpine:3.19");
+        assert_eq!(refs("FROM alpine:3.19"), vec![("alpine:3.19", Site::From)]);
+    }
+
+    #[test]
+    fn platform_flag() {
+        let src = "FROM --platform=$BUILDPLATFORM golang:1.22-alpine AS build\n";
+        assert_eq!(refs(src), vec![("golang:1.22-alpine", Site::From)]);
+        let src = "FROM --platform=linux/amd64 -- alpine\n";
+        assert_eq!(refs(src), vec![("alpine", Site::From)]);
+    }
+
+    #[test]
+    fn stages_are_not_images() {
+        let src = "FROM golang:1.22 AS builder\nRUN go build\nFROM builder AS test\n\
+                   FROM Builder\nFROM alpine:3 as Final\nFROM final\n";
+        assert_eq!(
+            refs(src),
+            vec![("golang:1.22", Site::From), ("alpine:3", Site::From)]
+        );
+        // A stage is only known after it is defined.
+        let src = "FROM builder\nFROM golang AS builder\n";
+        assert_eq!(
+            refs(src),
+            vec![("builder", Site::From), ("golang", Site::From)]
         );
     }
 
     #[test]
-    fn continuation_with_comment_inside_and_crlf() {
-        let src =
-            "FROM \\\r\n# a comment\r\n\r\n  nginx:1.25 \\\r\n  AS web\r\nCOPY --from=web / /\r\n";
-        let refs = scan(src);
-        assert_eq!(refs.len(), 1);
-        assert_eq!(&src[refs[0].span.clone()], "nginx:1.25");
-        assert_eq!(refs[0].span.start, src.find("nginx").unwrap());
+    fn stage_name_in_template() {
+        let src = "FROM alpine:{{ alpine_version }} AS build\nCOPY --from=build / /\n";
+        assert_eq!(refs(src), vec![("alpine:{{", Site::From)]);
     }
 
     #[test]
-    fn escape_directive_and_syntax() {
-        let src = "# syntax=docker/dockerfile:1.7\n# escape=`\nFROM `\n  mcr.microsoft.com/windows/servercore:ltsc2022\nRUN dir c:\\\n";
+    fn lowercase_instructions() {
+        let src = "from alpine\nFrom debian:12 as base\nfROM base\n";
         assert_eq!(
-            found(src),
-            [
+            refs(src),
+            vec![("alpine", Site::From), ("debian:12", Site::From)]
+        );
+    }
+
+    #[test]
+    fn scratch_is_not_an_image() {
+        assert_eq!(refs("FROM scratch\nFROM SCRATCH AS x\n"), vec![]);
+        assert_eq!(
+            refs("FROM alpine\nCOPY --from=scratch / /\n"),
+            vec![("alpine", Site::From)]
+        );
+    }
+
+    #[test]
+    fn multi_line_from() {
+        let src = "FROM \\\n  # a comment inside\n\n  --platform=linux/amd64 \\\n\
+                   \talpine:3.19 \\   \n  AS base\nFROM base\n";
+        let r = scan(src);
+        assert_eq!(r.len(), 1);
+        assert_eq!(&src[r[0].span.clone()], "alpine:3.19");
+        assert_eq!(r[0].span.start, src.find("alpine").unwrap_or(0));
+        assert_eq!(r[0].site, Site::From);
+    }
+
+    #[test]
+    fn word_split_by_continuation_is_not_reported() {
+        assert_eq!(refs("FROM alp\\\nine:3\n"), vec![]);
+    }
+
+    #[test]
+    fn crlf() {
+        let src = "# syntax=docker/dockerfile:1\r\nFROM alpine:3.19 AS a\r\n\
+                   COPY --from=nginx:1.25 \\\r\n  /x /y\r\nFROM \\\r\n  # c\r\n  debian:12\r\n\
+                   RUN <<EOF\r\nFROM evil\r\nEOF\r\nFROM ubuntu\r\n";
+        let r = scan(src);
+        let texts: Vec<&str> = r.iter().map(|r| &src[r.span.clone()]).collect();
+        assert_eq!(
+            texts,
+            vec![
+                "docker/dockerfile:1",
+                "alpine:3.19",
+                "nginx:1.25",
+                "debian:12",
+                "ubuntu"
+            ]
+        );
+        for (r, t) in r.iter().zip(&texts) {
+            assert!(!t.contains('\r'));
+            assert_eq!(r.span.start, src.find(t).unwrap_or(usize::MAX));
+        }
+        assert_eq!(r[2].site, Site::CopyFrom);
+    }
+
+    #[test]
+    fn backtick_escape() {
+        let src = "# escape=`\nFROM `\n  mcr.microsoft.com/windows/servercore:ltsc2022 AS build\n\
+                   RUN dir c:\\\nFROM alpine\nCOPY --from=build `\n  C:\\out C:\\out\n";
+        assert_eq!(
+            refs(src),
+            vec![
+                ("mcr.microsoft.com/windows/servercore:ltsc2022", Site::From),
+                ("alpine", Site::From),
+            ]
+        );
+        // With the default escape, the backslash continues the RUN onto `FROM alpine`.
+        let src = "FROM a\nRUN dir c:\\\nFROM alpine\n";
+        assert_eq!(refs(src), vec![("a", Site::From)]);
+        // An escaped escape at the end of a line is not a continuation.
+        let src = "FROM a\nRUN echo \\\\\nFROM alpine\n";
+        assert_eq!(refs(src), vec![("a", Site::From), ("alpine", Site::From)]);
+    }
+
+    #[test]
+    fn syntax_directive() {
+        let src = "# syntax=docker/dockerfile:1.7\nFROM alpine\n";
+        assert_eq!(
+            refs(src),
+            vec![
                 ("docker/dockerfile:1.7", Site::Syntax),
-                ("mcr.microsoft.com/windows/servercore:ltsc2022", Site::From)
+                ("alpine", Site::From)
             ]
         );
-        let late = "FROM a:1\n# syntax=docker/dockerfile:1\n";
-        assert_eq!(found(late), [("a:1", Site::From)]);
-        let after_comment = "# hello\n# syntax=docker/dockerfile:1\nFROM a:1\n";
-        assert_eq!(found(after_comment), [("a:1", Site::From)]);
+        let src = "#Syntax = docker/dockerfile:1  \n# escape=`\nFROM alpine\n";
+        assert_eq!(refs(src)[0], ("docker/dockerfile:1", Site::Syntax));
+        let src = "  # escape=\\\n# syntax=docker/dockerfile:1\nFROM a";
+        assert_eq!(refs(src)[0], ("docker/dockerfile:1", Site::Syntax));
+        // Not at the top: after an instruction, a comment, a blank line, an unknown key.
+        for src in [
+            "FROM alpine\n# syntax=docker/dockerfile:1\n",
+            "# hello\n# syntax=docker/dockerfile:1\nFROM alpine\n",
+            "\n# syntax=docker/dockerfile:1\nFROM alpine\n",
+            "# foo=bar\n# syntax=docker/dockerfile:1\nFROM alpine\n",
+        ] {
+            assert_eq!(refs(src), vec![("alpine", Site::From)], "{src:?}");
+        }
+        // An escape directive after a comment is a plain comment too.
+        let src = "# hi\n# escape=`\nFROM a\nRUN x \\\nFROM b\n";
+        assert_eq!(refs(src), vec![("a", Site::From)]);
     }
 
     #[test]
-    fn arg_defaults_used_as_the_whole_image() {
-        let src = "ARG BASE=golang:1.22\nARG OTHER=\"alpine:3.19\" PLAIN\nARG NODEF\nFROM $BASE AS a\nFROM ${BASE}\nFROM ${OTHER} AS b\nFROM $NODEF\nFROM golang:${GO}\nFROM ${BASE:-x}\n";
+    fn arg_defaults() {
+        let src = "ARG BASE=alpine:3.19\nARG OTHER=\"debian:12\" THIRD='ubuntu:24.04' X\n\
+                   FROM $BASE\nFROM ${BASE} AS x\nFROM ${OTHER}\nFROM --platform=linux/arm64 $THIRD AS y\n";
+        let r = scan(src);
         assert_eq!(
-            found(src),
-            [
-                ("golang:1.22", Site::ArgDefault),
+            r.iter()
+                .map(|r| (&src[r.span.clone()], r.site))
+                .collect::<Vec<_>>(),
+            vec![
                 ("alpine:3.19", Site::ArgDefault),
-                ("$NODEF", Site::From),
-                ("golang:${GO}", Site::From),
-                ("${BASE:-x}", Site::From)
+                ("debian:12", Site::ArgDefault),
+                ("ubuntu:24.04", Site::ArgDefault),
+            ]
+        );
+        assert_eq!(r[0].span, 9..20);
+        assert_eq!(r[1].span.start, src.find("debian").unwrap_or(0));
+    }
+
+    #[test]
+    fn arg_without_default() {
+        assert_eq!(refs("ARG BASE\nFROM $BASE\n"), vec![("$BASE", Site::From)]);
+        assert_eq!(refs("FROM ${BASE} AS b\n"), vec![("${BASE}", Site::From)]);
+        assert_eq!(
+            refs("ARG BASE=\nFROM ${BASE}\n"),
+            vec![("${BASE}", Site::From)]
+        );
+        // An ARG after the first FROM is not a global default.
+        assert_eq!(
+            refs("FROM alpine\nARG BASE=debian\nFROM $BASE\n"),
+            vec![("alpine", Site::From), ("$BASE", Site::From)]
+        );
+        // A later bare ARG clears the default.
+        assert_eq!(
+            refs("ARG BASE=debian\nARG BASE\nFROM $BASE\n"),
+            vec![("$BASE", Site::From)]
+        );
+    }
+
+    #[test]
+    fn partial_variables_report_from_text() {
+        let src = "ARG GO_VERSION=1.22\nFROM golang:${GO_VERSION}\nFROM ${PREFIX}golang:1.22\n\
+                   ARG BASE=alpine\nFROM ${BASE:-alpine}\n";
+        assert_eq!(
+            refs(src),
+            vec![
+                ("golang:${GO_VERSION}", Site::From),
+                ("${PREFIX}golang:1.22", Site::From),
+                ("${BASE:-alpine}", Site::From),
             ]
         );
     }
 
     #[test]
-    fn copy_and_mount_from() {
-        let src = "FROM golang:1.22 AS build\nCOPY --from=build /a /b\nCOPY --from=0 /a /b\nCOPY --chown=1:1 --from=nginx:1.25 /a /b\nCOPY --from=BUILD /x /y\nRUN --mount=type=cache,from=golang:1.22,target=/x --mount=from=build,target=/y go build\nRUN --network=none --mount=type=bind,target=/s,from=\"alpine:3\" true\n";
+    fn templated_arg_default() {
+        let src = "ARG REG=docker.io\nARG BASE=${REG}/library/alpine:3\nFROM $BASE\n";
         assert_eq!(
-            found(src),
-            [
+            refs(src),
+            vec![("${REG}/library/alpine:3", Site::ArgDefault)]
+        );
+    }
+
+    #[test]
+    fn arg_default_naming_a_stage_or_scratch() {
+        let src = "ARG A=builder\nARG B=scratch\nFROM golang AS builder\nFROM $A\nFROM $B\n";
+        assert_eq!(refs(src), vec![("golang", Site::From)]);
+    }
+
+    #[test]
+    fn copy_from() {
+        let src = "FROM golang:1.22 AS build\nCOPY --from=build /a /b\nCOPY --from=Build /a /b\n\
+                   COPY --from=0 /a /b\nCOPY --from=nginx:1.25 /a /b\n\
+                   COPY --chown=1:1 --from=alpine:3 a b\nCOPY --link --from=\"busybox:1\" a b\n\
+                   COPY a --from=notaflag:1 b\nADD --from=nope:1 a b\nCOPY --from=$IMG a b\n";
+        assert_eq!(
+            refs(src),
+            vec![
                 ("golang:1.22", Site::From),
                 ("nginx:1.25", Site::CopyFrom),
+                ("alpine:3", Site::CopyFrom),
+                ("busybox:1", Site::CopyFrom),
+                ("$IMG", Site::CopyFrom),
+            ]
+        );
+    }
+
+    #[test]
+    fn run_mount_from() {
+        let src = "FROM golang:1.22 AS builder\n\
+                   RUN --mount=type=cache,from=golang:1.22,target=/x go build\n\
+                   RUN --mount=from=builder,source=/a,target=/b --mount=type=bind,FROM=alpine:3.19 \\\n  true\n\
+                   RUN --network=none --mount=\"type=bind,from=busybox:1\" true\n\
+                   RUN --mount=type=cache,target=/x echo --mount=from=nope:1 from=nope:2\n\
+                   RUN --mount=type=bind,from=1,target=/y true\n";
+        let r = refs(src);
+        assert_eq!(
+            r,
+            vec![
+                ("golang:1.22", Site::From),
                 ("golang:1.22", Site::MountFrom),
-                ("alpine:3", Site::MountFrom)
+                ("alpine:3.19", Site::MountFrom),
+                ("busybox:1", Site::MountFrom),
             ]
         );
     }
 
     #[test]
     fn heredocs_are_skipped() {
-        let src = "FROM a:1\nRUN <<EOF\nFROM evil:1\nEOF\nRUN <<-'END' cat <<\"TWO\"\n\tFROM evil:2\n\tEND\nFROM evil:3\nTWO\nCOPY <<X /f\nFROM evil:4\nX\nFROM b:2\nRUN cat <<< \"FROM x\"\n";
-        assert_eq!(found(src), [("a:1", Site::From), ("b:2", Site::From)]);
+        let src = "FROM alpine\nRUN <<EOF\nFROM evil:1\nEOF\n\
+                   RUN <<-EOT\n\tFROM evil:2\n\t\tEOT\n\
+                   COPY <<A <<\"B\" /dst/\nFROM evil:3\nA\nFROM evil:4\nB\n\
+                   RUN <<'EOF' cat > /x\nFROM evil:5\n  EOF\nEOF\n\
+                   RUN [ -f /x ] && cat <<EOF\nFROM evil:6\nEOF\n\
+                   RUN 2<<E\\OF\nFROM evil:7\nEOF\n\
+                   FROM debian:12\n";
+        assert_eq!(
+            refs(src),
+            vec![("alpine", Site::From), ("debian:12", Site::From)]
+        );
     }
 
     #[test]
-    fn odd_inputs_do_not_panic() {
-        let src = "\u{feff}# syntax=x\n# escape=`\nARG A=\"é:1\"\nFROM $A `\n\nRUN <<EOF\nFROM é\nEOF\nCOPY --from= x\nRUN --mount=from=,x\nFROM";
-        for (i, _) in src.char_indices() {
-            let _ = scan(&src[..i]);
+    fn not_heredocs() {
+        // Exec form, other instructions, here-strings, quoted `<<`: no body follows.
+        let src = "FROM a\nRUN [\"sh\", \"-c\", \"cat <<EOF\"]\nFROM b\n\
+                   ENV X=<<EOF\nFROM c\nRUN cat <<<EOF\nFROM d\nRUN echo \"<<EOF\"\nFROM e\n\
+                   RUN cat<<EOF\nFROM f\n";
+        let texts: Vec<&str> = refs(src).into_iter().map(|r| r.0).collect();
+        assert_eq!(texts, vec!["a", "b", "c", "d", "e", "f"]);
+    }
+
+    #[test]
+    fn heredoc_on_continued_line_and_onbuild() {
+        let src = "FROM a\nRUN --mount=type=cache,target=/x \\\n  <<EOF\nFROM evil\nEOF\n\
+                   ONBUILD RUN <<EOF\nFROM evil2\nEOF\nFROM b\n";
+        assert_eq!(refs(src), vec![("a", Site::From), ("b", Site::From)]);
+    }
+
+    #[test]
+    fn unterminated_heredoc_swallows_the_rest() {
+        assert_eq!(refs("FROM a\nRUN <<EOF\nFROM b\n"), vec![("a", Site::From)]);
+    }
+
+    #[test]
+    fn bom() {
+        let src = "\u{feff}# syntax=docker/dockerfile:1\nFROM alpine\n";
+        let r = scan(src);
+        assert_eq!(
+            refs(src),
+            vec![
+                ("docker/dockerfile:1", Site::Syntax),
+                ("alpine", Site::From)
+            ]
+        );
+        assert_eq!(r[0].span.start, 12);
+        assert_eq!(refs("\u{feff}FROM alpine"), vec![("alpine", Site::From)]);
+    }
+
+    #[test]
+    fn empty_and_comments_only() {
+        assert_eq!(scan(""), vec![]);
+        assert_eq!(scan("\u{feff}"), vec![]);
+        assert_eq!(scan("# a comment\n  # another\n\n#FROM alpine\n"), vec![]);
+        assert_eq!(scan("# syntax=\n"), vec![]);
+    }
+
+    #[test]
+    fn non_ascii_text() {
+        let src = "# syntax=docker/dockerfile:1\nLABEL x=\"héllo ✓\"\nFROM ✓image:1 AS é\n\
+                   COPY --from=é a b\nFROM alpine\n";
+        assert_eq!(
+            refs(src),
+            vec![
+                ("docker/dockerfile:1", Site::Syntax),
+                ("✓image:1", Site::From),
+                ("alpine", Site::From)
+            ]
+        );
+    }
+
+    const COMPLEX: &str = "\u{feff}# syntax = docker/dockerfile:1.7\r\n# escape=\\\r\n\
+        ARG BASE=\"alpine:3.19\" GO=1.22 EMPTY=\r\nARG RUNTIME='gcr.io/distroless/static:nonroot'\n\
+        FROM --platform=$BUILDPLATFORM golang:${GO} AS build\n\
+        COPY --chown=1:1 --from=nginx:1.25 /a /b\n\
+        RUN --mount=type=cache,target=/root/.cache \\\n    # comment\n\n    --mount=from=busybox:1.36,target=/bb \\\n    go build ./... \n\
+        RUN <<EOF bash\nFROM evil\nEOF\n\
+        RUN <<-A <<'B'\n\tFROM evil\n\tA\nFROM evil\nB\n\
+        FROM ${BASE} AS base\nFROM $RUNTIME\nCOPY --from=build /out /out\nCOPY --from=0 / /\n\
+        LABEL note=\"héllo ✓ ünïcode\"\nFROM base\nFROM ✓\nFROM \"quoted:1\"\n";
+
+    #[test]
+    fn complex_file() {
+        assert_eq!(
+            refs(COMPLEX),
+            vec![
+                ("docker/dockerfile:1.7", Site::Syntax),
+                ("alpine:3.19", Site::ArgDefault),
+                ("gcr.io/distroless/static:nonroot", Site::ArgDefault),
+                ("golang:${GO}", Site::From),
+                ("nginx:1.25", Site::CopyFrom),
+                ("busybox:1.36", Site::MountFrom),
+                ("✓", Site::From),
+                ("quoted:1", Site::From),
+            ]
+        );
+    }
+
+    fn check_invariants(src: &str) {
+        let r = scan(src);
+        for w in r.windows(2) {
+            assert!(w[0].span.start <= w[1].span.start, "{src:?}");
+            assert_ne!(w[0].span, w[1].span, "{src:?}");
         }
-        assert!(scan("").is_empty());
-        assert!(scan("# only\n# comments\n").is_empty());
-        assert!(scan("FROM\\").is_empty());
+        for x in &r {
+            let text = src.get(x.span.clone());
+            assert!(text.is_some_and(|t| !t.is_empty()), "{src:?} {x:?}");
+            assert!(
+                text.is_some_and(|t| !t.contains(['\r', '\n'])),
+                "{src:?} {x:?}"
+            );
+        }
     }
 
     #[test]
-    fn split_word_across_continuation_is_not_reported() {
-        let src = "FROM ngi\\\nnx:1\n";
-        assert!(scan(src).is_empty());
+    fn every_prefix_no_panic() {
+        for (i, _) in COMPLEX.char_indices() {
+            check_invariants(&COMPLEX[..i]);
+            check_invariants(&COMPLEX[i..]);
+        }
+        check_invariants(COMPLEX);
+    }
+
+    #[test]
+    fn random_token_soup_no_panic() {
+        const TOKENS: &[&str] = &[
+            "FROM ",
+            "from ",
+            "ARG ",
+            "COPY ",
+            "RUN ",
+            "ONBUILD ",
+            "AS ",
+            "as ",
+            "alpine",
+            "x",
+            "$B",
+            "${B}",
+            "B=",
+            "=",
+            "\"",
+            "'",
+            "\\",
+            "`",
+            "\n",
+            "\r\n",
+            "\r",
+            " ",
+            "\t",
+            "#",
+            "# syntax=",
+            "# escape=`",
+            "<<",
+            "<<-",
+            "EOF",
+            "--from=",
+            "--mount=",
+            "from=",
+            ",",
+            "--",
+            "[",
+            "]",
+            "é",
+            "✓",
+            "\u{feff}",
+            "0",
+            "scratch",
+        ];
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..20_000 {
+            let len = (next() % 40) as usize;
+            let src: String = (0..len)
+                .map(|_| TOKENS[(next() % TOKENS.len() as u64) as usize])
+                .collect();
+            check_invariants(&src);
+        }
     }
 }
