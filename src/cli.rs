@@ -65,7 +65,7 @@ struct ScanArgs {
 
 impl ScanArgs {
     /// The roots to walk, the config and the scan settings it gives.
-    fn load(&self) -> Result<(Vec<PathBuf>, ConfigFile, ScanSettings), RunError> {
+    fn load(&self) -> Result<(Vec<PathBuf>, Loaded, ScanSettings), RunError> {
         let roots = roots(&self.paths)?;
         if let Some(c) = &self.config
             && !c.is_file()
@@ -77,7 +77,7 @@ impl ScanArgs {
         }
         let (file, dir) = config::load(self.config.as_deref(), &roots).map_err(RunError::Usage)?;
         let scan = file.scan_settings(&dir).map_err(RunError::Usage)?;
-        Ok((roots, file, scan))
+        Ok((roots, Loaded { file, dir }, scan))
     }
 }
 
@@ -163,9 +163,17 @@ struct RegistryArgs {
     timeout: u64,
 }
 
+/// The config file and the directory its paths are relative to.
+struct Loaded {
+    file: ConfigFile,
+    dir: PathBuf,
+}
+
 impl RegistryArgs {
-    fn settings(&self, file: &ConfigFile) -> Result<RegistrySettings, RunError> {
-        file.registry_settings(&self.mirrors, self.concurrency, self.timeout)
+    fn settings(&self, loaded: &Loaded) -> Result<RegistrySettings, RunError> {
+        loaded
+            .file
+            .registry_settings(&loaded.dir, &self.mirrors, self.concurrency, self.timeout)
             .map_err(RunError::Usage)
     }
 }

@@ -7,6 +7,9 @@
 //! ignore: ["localhost/*", "*:dev"]           # images never reported or pinned
 //! mirrors:
 //!   docker.io: https://mirror.example/dockerhub
+//! registries:
+//!   registry.internal:5000: {ca: certs/internal-ca.pem}
+//!   legacy.internal: {insecure: true}
 //! ```
 
 use std::collections::BTreeMap;
@@ -18,7 +21,7 @@ use ignore::overrides::{Override, OverrideBuilder};
 use serde::Deserialize;
 
 use crate::finding::Finding;
-use crate::registry::Mirrors;
+use crate::registry::{HostSettings, Routing};
 
 /// The names a config file is looked for under, in the scanned root.
 pub const CONFIG_NAMES: [&str; 2] = [".imagepin.yaml", ".imagepin.yml"];
@@ -36,6 +39,20 @@ pub struct ConfigFile {
     /// Registry → mirror URL, as `--mirror` (which wins over this).
     #[serde(default)]
     pub mirrors: BTreeMap<String, String>,
+    /// Registry host → how to reach it (`ca`, `insecure`).
+    #[serde(default)]
+    pub registries: BTreeMap<String, RegistryConfig>,
+}
+
+/// One entry of `registries:`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryConfig {
+    /// PEM bundle of CA certificates to trust for this host (relative to the config).
+    pub ca: Option<PathBuf>,
+    /// Plain HTTP for this host.
+    #[serde(default)]
+    pub insecure: bool,
 }
 
 /// What decides which files and references are looked at.
@@ -89,7 +106,7 @@ impl ImageFilter {
 /// How to talk to registries.
 #[derive(Debug, Clone)]
 pub struct RegistrySettings {
-    pub mirrors: Mirrors,
+    pub routing: Routing,
     /// Lookups in flight at once.
     pub concurrency: usize,
     /// Per-request timeout.
@@ -159,19 +176,35 @@ impl ConfigFile {
         })
     }
 
-    /// Registry settings: config mirrors, then `--mirror` specs (which win).
+    /// Registry settings: config mirrors, then `--mirror` specs (which win), and the
+    /// per-host settings (CA paths relative to `dir`, the config's directory).
     pub fn registry_settings(
         &self,
+        dir: &Path,
         mirror_specs: &[String],
         concurrency: usize,
         timeout_secs: u64,
     ) -> Result<RegistrySettings, String> {
-        let mut mirrors = Mirrors::default();
+        let mut routing = Routing::default();
         for (registry, url) in &self.mirrors {
-            mirrors.add(registry, url)?;
+            routing.add(registry, url)?;
         }
         for spec in mirror_specs {
-            mirrors.add_spec(spec)?;
+            routing.add_spec(spec)?;
+        }
+        for (host, r) in &self.registries {
+            if r.insecure && r.ca.is_some() {
+                return Err(format!(
+                    "registries.{host}: `ca` and `insecure: true` contradict each other"
+                ));
+            }
+            routing.set_host(
+                host,
+                HostSettings {
+                    ca: r.ca.as_ref().map(|c| dir.join(c)),
+                    insecure: r.insecure,
+                },
+            );
         }
         if concurrency == 0 {
             return Err("--concurrency must be at least 1".into());
@@ -180,7 +213,7 @@ impl ConfigFile {
             return Err("--timeout must be at least 1 second".into());
         }
         Ok(RegistrySettings {
-            mirrors,
+            routing,
             concurrency,
             timeout: Duration::from_secs(timeout_secs),
         })
@@ -239,7 +272,7 @@ mod tests {
         .unwrap();
         let (c, _) = load(None, &[dir.path().to_path_buf()]).unwrap();
         assert_eq!(c.ignore, ["*:dev"]);
-        let r = c.registry_settings(&[], 4, 10).unwrap();
-        assert!(r.mirrors.get("docker.io").is_some());
+        let r = c.registry_settings(dir.path(), &[], 4, 10).unwrap();
+        assert!(r.routing.get("docker.io").is_some());
     }
 }

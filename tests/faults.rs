@@ -56,7 +56,10 @@ impl Case {
     }
 
     fn assert_pinned(&self) {
-        assert_eq!(self.dockerfile(), format!("FROM nginx:1.25@{}\n", self.digest));
+        assert_eq!(
+            self.dockerfile(),
+            format!("FROM nginx:1.25@{}\n", self.digest)
+        );
     }
 
     fn assert_untouched(&self) {
@@ -82,8 +85,16 @@ fn persistent_rate_limit_fails_that_reference_clearly() {
     let proxy = c.proxy(vec![(Fault::TooManyRequests(0), 100)]);
     let o = fix(&proxy, c.tree.path(), &[]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("rate limited (HTTP 429)"), "{}", stderr(&o));
-    assert!(stderr(&o).contains("Dockerfile:1:6: nginx:1.25"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("rate limited (HTTP 429)"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("Dockerfile:1:6: nginx:1.25"),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(proxy.manifest_requests("GET"), 0);
     assert_eq!(proxy.manifest_requests("HEAD"), 4, "bounded attempts");
     c.assert_untouched();

@@ -77,7 +77,7 @@ async fn narrow_to_platform(
             Ok(head) if platform::is_index(head.media_type.as_deref()) => head.digest.clone(),
             _ => continue,
         };
-        let ep = Endpoint::for_registry(&target.registry, &settings.mirrors);
+        let ep = Endpoint::for_registry(&target.registry, &settings.routing);
         *result = match session
             .client
             .manifest(&ep, &target.repository, &index_digest)

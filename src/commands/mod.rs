@@ -49,10 +49,11 @@ pub struct Session {
 
 impl Session {
     pub fn new(settings: &RegistrySettings) -> Result<Session, RunError> {
-        let client = Arc::new(Client::new(settings.timeout).map_err(RunError::Usage)?);
+        let client =
+            Arc::new(Client::new(settings.timeout, &settings.routing).map_err(RunError::Usage)?);
         let resolver = Resolver::new(
             client.clone(),
-            settings.mirrors.clone(),
+            settings.routing.clone(),
             settings.concurrency,
         );
         let runtime = tokio::runtime::Builder::new_current_thread()

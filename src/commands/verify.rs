@@ -65,7 +65,7 @@ pub fn run(
             for (target, head) in heads {
                 let now = match head {
                     Ok(h) if platform::is_index(h.media_type.as_deref()) => {
-                        let ep = Endpoint::for_registry(&target.registry, &settings.mirrors);
+                        let ep = Endpoint::for_registry(&target.registry, &settings.routing);
                         match s.client.manifest(&ep, &target.repository, &h.digest).await {
                             Ok((body, _)) => Ok(TagNow {
                                 entries: platform::index_entries(&body)

@@ -17,7 +17,7 @@ use tokio::sync::OnceCell;
 
 use super::auth::{self, Challenge, TokenResponse};
 use super::credentials::{self, Credential, Credentials};
-use super::{Endpoint, MANIFEST_TYPES, RegistryError};
+use super::{Endpoint, MANIFEST_TYPES, RegistryError, Routing};
 
 /// Attempts per request before giving up (first try included).
 const MAX_ATTEMPTS: u32 = 4;
@@ -67,6 +67,8 @@ type Flights<K, T> = Mutex<HashMap<K, Shared<T>>>;
 /// One client per run: connections, challenges and tokens are shared by all tasks.
 pub struct Client {
     http: reqwest::Client,
+    /// Clients for hosts with an extra CA bundle, by host.
+    http_with_ca: HashMap<String, reqwest::Client>,
     challenges: Flights<String, Challenge>,
     /// Keyed by (endpoint base, repository as the endpoint names it).
     tokens: Flights<(String, String), Option<String>>,
@@ -80,22 +82,61 @@ fn shared<K: std::hash::Hash + Eq, T>(map: &Flights<K, T>, key: K) -> Shared<T> 
 }
 
 impl Client {
-    pub fn new(timeout: Duration) -> Result<Client, String> {
+    pub fn new(timeout: Duration, routing: &Routing) -> Result<Client, String> {
         // Any provider already installed by an embedding program is fine too.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("imagepin/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(10).min(timeout))
-            .timeout(timeout)
-            .build()
-            .map_err(|e| format!("cannot set up the HTTP client: {}", chain(&e)))?;
+        let builder = || {
+            reqwest::Client::builder()
+                .user_agent(concat!("imagepin/", env!("CARGO_PKG_VERSION")))
+                .connect_timeout(Duration::from_secs(10).min(timeout))
+                .timeout(timeout)
+        };
+        let failed = |e: reqwest::Error| format!("cannot set up the HTTP client: {}", chain(&e));
+        let http = builder().build().map_err(failed)?;
+        let mut http_with_ca = HashMap::new();
+        for (host, path) in routing.cas() {
+            let pem = std::fs::read(path)
+                .map_err(|e| format!("registries.{host}.ca: {}: {e}", path.display()))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                format!(
+                    "registries.{host}.ca: {}: not a PEM certificate bundle ({e})",
+                    path.display()
+                )
+            })?;
+            if certs.is_empty() {
+                return Err(format!(
+                    "registries.{host}.ca: {}: no certificates in it",
+                    path.display()
+                ));
+            }
+            let client = builder().tls_certs_merge(certs).build().map_err(failed)?;
+            http_with_ca.insert(host.clone(), client);
+        }
         Ok(Client {
             http,
+            http_with_ca,
             challenges: Mutex::default(),
             tokens: Mutex::default(),
             credentials: Credentials::default(),
             stats: RequestStats::default(),
         })
+    }
+
+    /// The HTTP client for an endpoint: one trusting the host's extra CA, if it has one.
+    fn http_for(&self, ep: &Endpoint) -> &reqwest::Client {
+        self.http_with_ca
+            .get(&ep.credential_host())
+            .unwrap_or(&self.http)
+    }
+
+    /// The HTTP client for a URL (a token realm may live on another host).
+    fn http_for_url(&self, url: &reqwest::Url) -> &reqwest::Client {
+        let host = match (url.host_str(), url.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            _ => String::new(),
+        };
+        self.http_with_ca.get(&host).unwrap_or(&self.http)
     }
 
     /// The digest `reference` (a tag or digest) points to in `repository`.
@@ -110,7 +151,7 @@ impl Client {
         let resp = self
             .send(ep, Kind::Head, || {
                 with_auth(
-                    self.http
+                    self.http_for(ep)
                         .head(&url)
                         .header(ACCEPT, MANIFEST_TYPES.join(", ")),
                     authorization.as_deref(),
@@ -175,7 +216,7 @@ impl Client {
         let resp = self
             .send(ep, Kind::Get, || {
                 with_auth(
-                    self.http
+                    self.http_for(ep)
                         .get(&url)
                         .header(ACCEPT, MANIFEST_TYPES.join(", ")),
                     authorization.as_deref(),
@@ -225,7 +266,7 @@ impl Client {
         );
         let resp = self
             .send(ep, Kind::Get, || {
-                with_auth(self.http.get(&url), authorization.as_deref())
+                with_auth(self.http_for(ep).get(&url), authorization.as_deref())
             })
             .await?;
         let status = resp.status();
@@ -319,7 +360,9 @@ impl Client {
         let cell = shared(&self.challenges, ep.base.clone());
         cell.get_or_init(|| async {
             let url = format!("{}/v2/", ep.base);
-            let resp = self.send(ep, Kind::Ping, || self.http.get(&url)).await?;
+            let resp = self
+                .send(ep, Kind::Ping, || self.http_for(ep).get(&url))
+                .await?;
             match resp.status() {
                 s if s.is_success() => Ok(Challenge::None),
                 StatusCode::UNAUTHORIZED => {
@@ -378,7 +421,7 @@ impl Client {
                 let mut post_url = url.clone();
                 post_url.set_query(None);
                 self.send(ep, Kind::Token, || {
-                    self.http
+                    self.http_for_url(&url)
                         .post(post_url.clone())
                         .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
                         .body(body.clone())
@@ -388,7 +431,7 @@ impl Client {
             other => {
                 let basic = other.as_ref().and_then(Credential::basic_header);
                 self.send(ep, Kind::Token, || {
-                    with_auth(self.http.get(url.clone()), basic.as_deref())
+                    with_auth(self.http_for_url(&url).get(url.clone()), basic.as_deref())
                 })
                 .await?
             }

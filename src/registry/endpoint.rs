@@ -1,9 +1,11 @@
 //! Where a registry's HTTP API lives. Docker Hub names (`docker.io`) are served by
 //! `registry-1.docker.io`; loopback registries speak plain HTTP like Docker assumes;
 //! every other registry speaks HTTPS. A mirror replaces the whole location, optionally
-//! with a path prefix put in front of every repository (pull-through proxies).
+//! with a path prefix put in front of every repository (pull-through proxies). Per-host
+//! settings can force plain HTTP (`insecure`) or HTTPS with an extra CA (`ca`).
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 
 use reqwest::Url;
 
@@ -19,11 +21,39 @@ pub fn canonical_registry(name: &str) -> String {
     }
 }
 
-/// Registry name → mirror URL.
-#[derive(Debug, Clone, Default)]
-pub struct Mirrors(HashMap<String, Url>);
+/// How to reach one registry host.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostSettings {
+    /// A PEM bundle of extra CA certificates to trust for this host (implies HTTPS).
+    pub ca: Option<PathBuf>,
+    /// Speak plain HTTP to this host (credentials are then never sent unless it is
+    /// loopback).
+    pub insecure: bool,
+}
 
-impl Mirrors {
+/// Registry name → mirror URL, and host → settings.
+#[derive(Debug, Clone, Default)]
+pub struct Routing {
+    mirrors: HashMap<String, Url>,
+    hosts: HashMap<String, HostSettings>,
+}
+
+impl Routing {
+    pub fn set_host(&mut self, host: &str, settings: HostSettings) {
+        self.hosts.insert(canonical_registry(host), settings);
+    }
+
+    pub fn host(&self, host: &str) -> Option<&HostSettings> {
+        self.hosts.get(&canonical_registry(host))
+    }
+
+    /// Hosts with an extra CA bundle.
+    pub fn cas(&self) -> impl Iterator<Item = (&String, &PathBuf)> {
+        self.hosts
+            .iter()
+            .filter_map(|(h, s)| s.ca.as_ref().map(|c| (h, c)))
+    }
+
     /// Parse `REGISTRY=URL`.
     pub fn add_spec(&mut self, spec: &str) -> Result<(), String> {
         let (registry, url) = spec
@@ -44,12 +74,12 @@ impl Mirrors {
                 "mirror for {registry}: {url:?} must be an http:// or https:// URL with a host"
             ));
         }
-        self.0.insert(canonical_registry(registry), parsed);
+        self.mirrors.insert(canonical_registry(registry), parsed);
         Ok(())
     }
 
     pub fn get(&self, registry: &str) -> Option<&Url> {
-        self.0.get(&canonical_registry(registry))
+        self.mirrors.get(&canonical_registry(registry))
     }
 }
 
@@ -65,9 +95,9 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    pub fn for_registry(registry: &str, mirrors: &Mirrors) -> Endpoint {
+    pub fn for_registry(registry: &str, routing: &Routing) -> Endpoint {
         let registry = canonical_registry(registry);
-        if let Some(url) = mirrors.get(&registry) {
+        if let Some(url) = routing.get(&registry) {
             let mut base = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
             if let Some(port) = url.port() {
                 base.push_str(&format!(":{port}"));
@@ -78,9 +108,12 @@ impl Endpoint {
                 base,
             };
         }
-        let base = if registry == "docker.io" {
+        let host = routing.host(&registry);
+        let base = if host.is_some_and(|h| h.insecure) {
+            format!("http://{registry}")
+        } else if registry == "docker.io" {
             "https://registry-1.docker.io".to_string()
-        } else if is_loopback(&registry) {
+        } else if is_loopback(&registry) && host.is_none_or(|h| h.ca.is_none()) {
             format!("http://{registry}")
         } else {
             format!("https://{registry}")
@@ -151,7 +184,7 @@ mod tests {
 
     #[test]
     fn default_endpoints() {
-        let m = Mirrors::default();
+        let m = Routing::default();
         let hub = Endpoint::for_registry("index.docker.io", &m);
         assert_eq!(hub.registry, "docker.io");
         assert_eq!(hub.base, "https://registry-1.docker.io");
@@ -179,7 +212,7 @@ mod tests {
 
     #[test]
     fn mirrors_with_prefix() {
-        let mut m = Mirrors::default();
+        let mut m = Routing::default();
         m.add_spec("docker.io=https://harbor.example/dockerhub-proxy/")
             .unwrap();
         let e = Endpoint::for_registry("docker.io", &m);
@@ -190,5 +223,34 @@ mod tests {
         assert!(m.add_spec("docker.io").is_err());
         assert!(m.add_spec("docker.io=ftp://x").is_err());
         assert!(m.add_spec("=http://x").is_err());
+    }
+
+    #[test]
+    fn host_settings_choose_the_scheme() {
+        let mut r = Routing::default();
+        r.set_host(
+            "legacy.internal",
+            HostSettings {
+                ca: None,
+                insecure: true,
+            },
+        );
+        r.set_host(
+            "127.0.0.1:5443",
+            HostSettings {
+                ca: Some("ca.pem".into()),
+                insecure: false,
+            },
+        );
+        assert_eq!(
+            Endpoint::for_registry("legacy.internal", &r).base,
+            "http://legacy.internal"
+        );
+        assert_eq!(
+            Endpoint::for_registry("127.0.0.1:5443", &r).base,
+            "https://127.0.0.1:5443"
+        );
+        assert!(!Endpoint::for_registry("legacy.internal", &r).may_send_credentials());
+        assert!(Endpoint::for_registry("127.0.0.1:5443", &r).may_send_credentials());
     }
 }

@@ -10,7 +10,7 @@ pub mod platform;
 pub mod resolver;
 
 pub use client::{Client, RequestStats};
-pub use endpoint::{Endpoint, Mirrors};
+pub use endpoint::{Endpoint, HostSettings, Routing};
 pub use resolver::{Resolutions, Resolved, Resolver, Target};
 
 /// The four manifest media types a resolver must accept. With fewer, a registry may

@@ -9,7 +9,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::client::ManifestHead;
-use super::{Client, Endpoint, Mirrors, RegistryError};
+use super::{Client, Endpoint, RegistryError, Routing};
 
 /// What to look up: a tag (or digest) in a repository of a registry.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -42,15 +42,15 @@ pub type Resolutions = HashMap<Target, Result<Resolved, RegistryError>>;
 
 pub struct Resolver {
     client: Arc<Client>,
-    mirrors: Mirrors,
+    routing: Routing,
     concurrency: usize,
 }
 
 impl Resolver {
-    pub fn new(client: Arc<Client>, mirrors: Mirrors, concurrency: usize) -> Resolver {
+    pub fn new(client: Arc<Client>, routing: Routing, concurrency: usize) -> Resolver {
         Resolver {
             client,
-            mirrors,
+            routing,
             concurrency: concurrency.max(1),
         }
     }
@@ -66,7 +66,7 @@ impl Resolver {
         let mut tasks = JoinSet::new();
         for target in unique {
             let client = self.client.clone();
-            let endpoint = Endpoint::for_registry(&target.registry, &self.mirrors);
+            let endpoint = Endpoint::for_registry(&target.registry, &self.routing);
             let permits = permits.clone();
             tasks.spawn(async move {
                 let _permit = permits.acquire_owned().await;

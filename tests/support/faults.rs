@@ -108,7 +108,8 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
         .lines()
         .find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-length").then(|| v.trim().parse().ok())?
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
         })
         .unwrap_or(0usize);
     let mut body = vec![0; length];
