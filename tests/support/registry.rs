@@ -39,6 +39,9 @@ struct Log {
 pub struct TestRegistry {
     child: Child,
     port: u16,
+    /// `https` for a TLS registry (then `ca_pem` holds the CA that signed it).
+    scheme: &'static str,
+    ca_pem: Option<String>,
     _dir: tempfile::TempDir,
     http: Client,
     log: Arc<(Mutex<Log>, Condvar)>,
@@ -73,15 +76,26 @@ impl TestRegistry {
     /// Start a registry with delete enabled on `127.0.0.1:<free port>` and wait until
     /// `GET /v2/` answers.
     pub fn start() -> TestRegistry {
-        Self::start_with(None)
+        Self::start_with(None, false)
     }
 
     /// Start a registry that demands HTTP basic auth (htpasswd, bcrypt) for `user`.
     pub fn start_with_basic_auth(user: &str, password: &str) -> TestRegistry {
-        Self::start_with(Some((user, password)))
+        Self::start_with(Some((user, password)), false)
     }
 
-    fn start_with(basic: Option<(&str, &str)>) -> TestRegistry {
+    /// Start a registry speaking HTTPS with a leaf certificate (SANs 127.0.0.1,
+    /// localhost, ::1) signed by a fresh test CA; `ca_pem()` is that CA.
+    pub fn start_tls() -> TestRegistry {
+        Self::start_with(None, true)
+    }
+
+    /// The test CA of a TLS registry, PEM.
+    pub fn ca_pem(&self) -> &str {
+        self.ca_pem.as_deref().expect("a TLS registry")
+    }
+
+    fn start_with(basic: Option<(&str, &str)>, tls: bool) -> TestRegistry {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let bin = registry_binary();
         let mut headers = reqwest::header::HeaderMap::new();
@@ -92,12 +106,16 @@ impl TestRegistry {
             );
             headers.insert("authorization", value.parse().expect("header"));
         }
-        let http = Client::builder()
+        let tls_material = tls.then(test_pki);
+        let mut builder = Client::builder()
             .user_agent(HARNESS_AGENT)
             .default_headers(headers)
-            .timeout(Duration::from_secs(10))
-            .build()
-            .expect("http client");
+            .timeout(Duration::from_secs(10));
+        if let Some(pki) = &tls_material {
+            let ca = reqwest::Certificate::from_pem(pki.ca.as_bytes()).expect("ca");
+            builder = builder.tls_certs_only([ca]);
+        }
+        let http = builder.build().expect("http client");
         for _ in 0..5 {
             let dir = tempfile::tempdir().expect("tempdir");
             let port = free_port();
@@ -110,6 +128,18 @@ impl TestRegistry {
                 yaml.push_str(&format!(
                     "auth:\n  htpasswd:\n    realm: test\n    path: {}\n",
                     htpasswd.display()
+                ));
+            }
+            if let Some(pki) = &tls_material {
+                let cert = dir.path().join("cert.pem");
+                let key = dir.path().join("key.pem");
+                std::fs::write(&cert, &pki.leaf).expect("write cert");
+                std::fs::write(&key, &pki.key).expect("write key");
+                // Insert under `http:` (the last section of the config).
+                yaml.push_str(&format!(
+                    "  tls:\n    certificate: {}\n    key: {}\n",
+                    cert.display(),
+                    key.display()
                 ));
             }
             std::fs::write(&config, yaml).expect("write config");
@@ -147,6 +177,8 @@ impl TestRegistry {
             let registry = TestRegistry {
                 child,
                 port,
+                scheme: if tls { "https" } else { "http" },
+                ca_pem: tls_material.as_ref().map(|p| p.ca.clone()),
                 _dir: dir,
                 http: http.clone(),
                 log,
@@ -180,7 +212,7 @@ impl TestRegistry {
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.host())
+        format!("{}://{}", self.scheme, self.host())
     }
 
     /// Upload a blob (POST then PUT, as 2.8 needs) and return its digest.
@@ -420,11 +452,42 @@ impl Drop for TestRegistry {
     }
 }
 
+/// `http:` comes last so TLS settings can be appended under it.
 fn config_yaml(dir: &Path, port: u16) -> String {
     format!(
         "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
         dir.join("data").display()
     )
+}
+
+struct Pki {
+    ca: String,
+    leaf: String,
+    key: String,
+}
+
+/// A test CA and a leaf certificate it signed (rustls rejects a CA used directly as
+/// the server's certificate).
+fn test_pki() -> Pki {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().expect("ca key");
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_cert = ca_params.self_signed(&ca_key).expect("ca cert");
+    let issuer = Issuer::new(ca_params, ca_key);
+    let leaf_key = KeyPair::generate().expect("leaf key");
+    let leaf_params = CertificateParams::new(vec![
+        "127.0.0.1".to_string(),
+        "localhost".to_string(),
+        "::1".to_string(),
+    ])
+    .expect("leaf params");
+    let leaf = leaf_params.signed_by(&leaf_key, &issuer).expect("leaf cert");
+    Pki {
+        ca: ca_cert.pem(),
+        leaf: leaf.pem(),
+        key: leaf_key.serialize_pem(),
+    }
 }
 
 fn split_platform(p: &str) -> (&str, &str, Option<&str>) {
