@@ -484,7 +484,7 @@ impl Client {
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
                     tokio::time::sleep(wait.min(MAX_WAIT)).await;
                 }
-                Err(e) if !last && (e.is_connect() || e.is_timeout() || e.is_request()) => {
+                Err(e) if !last && !is_permanent(&e) && (e.is_connect() || e.is_timeout() || e.is_request()) => {
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
                     tokio::time::sleep(backoff(attempt)).await;
                 }
@@ -610,17 +610,32 @@ fn protocol(ep: &Endpoint, message: String) -> RegistryError {
 }
 
 fn network(ep: &Endpoint, e: &reqwest::Error) -> RegistryError {
-    let what = if e.is_timeout() {
-        "timed out"
+    let causes = chain(e);
+    let lower = causes.to_ascii_lowercase();
+    let host = ep.credential_host();
+    let what = if lower.contains("dns error") {
+        format!("cannot resolve the host name {host} (DNS)")
+    } else if lower.contains("certificate") || lower.contains("tls") {
+        format!(
+            "TLS handshake with {host} failed; for a private CA add `registries: {{\"{host}\": {{ca: FILE}}}}` to .imagepin.yaml"
+        )
+    } else if e.is_timeout() {
+        format!("timed out talking to {host}")
     } else if e.is_connect() {
-        "cannot connect"
+        format!("cannot connect to {host}")
     } else {
-        "request failed"
+        format!("request to {host} failed")
     };
     RegistryError::Network {
         registry: ep.registry.clone(),
-        message: format!("{what} ({}): {}", ep.base, chain(e)),
+        message: format!("{what} ({}): {causes}", ep.base),
     }
+}
+
+/// DNS and certificate failures do not go away by asking again.
+fn is_permanent(e: &reqwest::Error) -> bool {
+    let lower = chain(e).to_ascii_lowercase();
+    lower.contains("dns error") || lower.contains("certificate")
 }
 
 /// An error with its causes, so TLS and DNS failures say what they are. URLs are left
