@@ -21,6 +21,13 @@ use crate::report;
     long_about = None
 )]
 pub struct Cli {
+    /// Only results and errors: no warnings, summaries or progress bar.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Log registry requests to stderr (-v: answers, -vv: every request; credentials
+    /// are always redacted).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -181,6 +188,26 @@ impl RegistryArgs {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    report::set_quiet(cli.quiet);
+    if cli.verbose > 0 {
+        let level = if cli.verbose > 1 {
+            tracing::Level::DEBUG
+        } else {
+            tracing::Level::INFO
+        };
+        // Only imagepin's own events: library logs could carry more than we vouch for.
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+        let only_ours = tracing_subscriber::filter::Targets::new().with_target("imagepin", level);
+        let fmt = tracing_subscriber::fmt::layer()
+            .with_writer(io::stderr)
+            .with_ansi(false)
+            .with_target(false);
+        tracing_subscriber::registry()
+            .with(fmt)
+            .with(only_ours)
+            .init();
+    }
     match run(cli) {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Problems) => ExitCode::from(1),

@@ -35,6 +35,10 @@ fn env() -> Env {
 }
 
 fn fix(reg: &TestRegistry, env: &Env, dir: &Path) -> Output {
+    fix_with(reg, env, dir, &[])
+}
+
+fn fix_with(reg: &TestRegistry, env: &Env, dir: &Path, extra: &[&str]) -> Output {
     let path = format!(
         "{}:{}",
         env.bin.display(),
@@ -42,6 +46,7 @@ fn fix(reg: &TestRegistry, env: &Env, dir: &Path) -> Output {
     );
     Command::new(env!("CARGO_BIN_EXE_imagepin"))
         .args(["fix", "--mirror", &format!("docker.io={}", reg.url())])
+        .args(extra)
         .current_dir(dir)
         .env("DOCKER_CONFIG", &env.docker_config)
         .env(
@@ -111,11 +116,16 @@ fn docker_config_auths_are_used_and_never_printed() {
     )
     .expect("write config");
     let t = tree();
-    let o = fix(&reg, &env, t.path());
+    let o = fix_with(&reg, &env, t.path(), &["-vv"]);
     assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
     assert_eq!(
         fs::read_to_string(t.path().join("Dockerfile")).expect("read"),
         format!("FROM nginx:1.25@{digest}\n")
+    );
+    let text = all_output(&o);
+    assert!(
+        text.contains("authorization=\"<redacted>\""),
+        "the header was sent: {text}"
     );
     assert_no_secret(&o);
 }

@@ -140,3 +140,36 @@ fn a_body_that_does_not_match_its_digest_is_refused() {
     assert!(stderr(&o).contains("hashes to"), "{}", stderr(&o));
     c.assert_untouched();
 }
+
+#[test]
+fn rate_limit_remaining_is_shown_in_the_summary() {
+    let c = case();
+    let proxy = c.proxy(vec![(
+        Fault::AddHeader("RateLimit-Remaining: 99;w=21600".into()),
+        1,
+    )]);
+    let o = fix(&proxy, c.tree.path(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("docker.io rate limit remaining: 99;w=21600"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn quiet_prints_results_only_and_verbose_logs_requests() {
+    let c = case();
+    let proxy = c.proxy(vec![]);
+    let o = fix(&proxy, c.tree.path(), &["-q", "--dry-run"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(stderr(&o), "", "-q: no summary");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("would pin nginx:1.25"));
+    let o = fix(&proxy, c.tree.path(), &["-vv", "--dry-run"]);
+    let err = stderr(&o);
+    assert!(
+        err.contains("method=HEAD") && err.contains("/v2/library/nginx/manifests/1.25"),
+        "{err}"
+    );
+    assert!(err.contains("status=200"), "{err}");
+}

@@ -33,7 +33,11 @@ fn a_registry_with_a_private_ca_is_trusted_per_host() {
     )
     .expect("write config");
     let reference = format!("{}/team/app:2.0", reg.host());
-    fs::write(tree.path().join("Dockerfile"), format!("FROM {reference}\n")).expect("write");
+    fs::write(
+        tree.path().join("Dockerfile"),
+        format!("FROM {reference}\n"),
+    )
+    .expect("write");
     let o = imagepin(tree.path(), &["fix"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(
@@ -53,7 +57,10 @@ fn an_untrusted_certificate_is_a_clear_error_and_changes_nothing() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("TLS") || err.contains("certificate"), "{err}");
-    assert_eq!(fs::read_to_string(tree.path().join("Dockerfile")).expect("read"), "FROM nginx:1.25\n");
+    assert_eq!(
+        fs::read_to_string(tree.path().join("Dockerfile")).expect("read"),
+        "FROM nginx:1.25\n"
+    );
 
     // The same mirror with its CA configured works.
     fs::write(tree.path().join("ca.pem"), reg.ca_pem()).expect("write ca");
@@ -70,9 +77,17 @@ fn an_untrusted_certificate_is_a_clear_error_and_changes_nothing() {
 fn a_ca_file_that_is_not_pem_is_a_configuration_error() {
     let tree = tempfile::tempdir().expect("tempdir");
     fs::write(tree.path().join("ca.pem"), "not a certificate").expect("write");
-    fs::write(tree.path().join(".imagepin.yaml"), "registries:\n  reg.example: {ca: ca.pem}\n").expect("write");
+    fs::write(
+        tree.path().join(".imagepin.yaml"),
+        "registries:\n  reg.example: {ca: ca.pem}\n",
+    )
+    .expect("write");
     fs::write(tree.path().join("Dockerfile"), "FROM reg.example/x:1\n").expect("write");
     let o = imagepin(tree.path(), &["fix"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("registries.reg.example.ca"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("registries.reg.example.ca"),
+        "{}",
+        stderr(&o)
+    );
 }

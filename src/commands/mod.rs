@@ -70,10 +70,10 @@ impl Session {
         self.runtime.block_on(f)
     }
 
-    /// `, N registry requests (…)` for summaries.
+    /// `, N registry requests (…)` for summaries, with any rate limit left.
     pub fn requests(&self) -> String {
         let s = &self.client.stats;
-        format!(
+        let mut text = format!(
             ", {} registry requests ({} manifest HEAD, {} GET, {} token, {} ping, {} retried)",
             s.total(),
             s.heads.load(Ordering::Relaxed),
@@ -81,7 +81,11 @@ impl Session {
             s.tokens.load(Ordering::Relaxed),
             s.pings.load(Ordering::Relaxed),
             s.retries.load(Ordering::Relaxed),
-        )
+        );
+        for (registry, remaining) in self.client.rate_limits() {
+            text.push_str(&format!("; {registry} rate limit remaining: {remaining}"));
+        }
+        text
     }
 }
 

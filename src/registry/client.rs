@@ -73,6 +73,7 @@ pub struct Client {
     /// Keyed by (endpoint base, repository as the endpoint names it).
     tokens: Flights<(String, String), Option<String>>,
     credentials: Credentials,
+    rate_limits: Mutex<HashMap<String, String>>,
     pub stats: RequestStats,
 }
 
@@ -118,6 +119,7 @@ impl Client {
             challenges: Mutex::default(),
             tokens: Mutex::default(),
             credentials: Credentials::default(),
+            rate_limits: Mutex::default(),
             stats: RequestStats::default(),
         })
     }
@@ -463,9 +465,23 @@ impl Client {
             attempt += 1;
             self.count(kind);
             let last = attempt >= MAX_ATTEMPTS;
-            match make().send().await {
+            let (client, request) = make().build_split();
+            let request = request.map_err(|e| network(ep, &e))?;
+            let method = request.method().clone();
+            let url = redacted_url(request.url());
+            let authorization = if request.headers().contains_key(AUTHORIZATION) {
+                "<redacted>"
+            } else {
+                "none"
+            };
+            tracing::debug!(%method, %url, attempt, authorization, "request");
+            match client.execute(request).await {
                 Ok(resp) => {
                     let status = resp.status();
+                    tracing::info!(%method, %url, status = status.as_u16(), attempt, "answer");
+                    if let Some(remaining) = header(&resp, "ratelimit-remaining") {
+                        self.note_rate_limit(&ep.registry, remaining);
+                    }
                     let retryable = status == StatusCode::TOO_MANY_REQUESTS
                         || matches!(status.as_u16(), 500 | 502 | 503 | 504);
                     if !retryable {
@@ -484,13 +500,32 @@ impl Client {
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
                     tokio::time::sleep(wait.min(MAX_WAIT)).await;
                 }
-                Err(e) if !last && !is_permanent(&e) && (e.is_connect() || e.is_timeout() || e.is_request()) => {
+                Err(e)
+                    if !last
+                        && !is_permanent(&e)
+                        && (e.is_connect() || e.is_timeout() || e.is_request()) =>
+                {
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
                     tokio::time::sleep(backoff(attempt)).await;
                 }
                 Err(e) => return Err(network(ep, &e)),
             }
         }
+    }
+
+    /// Remember the latest `RateLimit-Remaining` a registry sent.
+    fn note_rate_limit(&self, registry: &str, remaining: String) {
+        let mut map = self.rate_limits.lock().unwrap_or_else(|p| p.into_inner());
+        map.insert(registry.to_string(), remaining);
+    }
+
+    /// `RateLimit-Remaining` per registry, as last sent.
+    pub fn rate_limits(&self) -> Vec<(String, String)> {
+        let map = self.rate_limits.lock().unwrap_or_else(|p| p.into_inner());
+        let mut v: Vec<(String, String)> =
+            map.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        v.sort();
+        v
     }
 
     fn count(&self, kind: Kind) {
@@ -523,6 +558,14 @@ async fn read_hashed(
         body.extend_from_slice(&chunk);
     }
     Ok((body, format!("sha256:{}", hex(&hasher.finalize()))))
+}
+
+/// A URL for logs: query strings (token scopes) kept, any userinfo dropped.
+fn redacted_url(url: &reqwest::Url) -> String {
+    let mut u = url.clone();
+    let _ = u.set_username("");
+    let _ = u.set_password(None);
+    u.to_string()
 }
 
 fn with_auth(req: RequestBuilder, authorization: Option<&str>) -> RequestBuilder {

@@ -43,7 +43,10 @@ pub type Resolutions = HashMap<Target, Result<Resolved, RegistryError>>;
 pub struct Resolver {
     client: Arc<Client>,
     routing: Routing,
+    /// Lookups in flight at once, per registry endpoint.
     concurrency: usize,
+    limits: std::sync::Mutex<HashMap<String, Arc<Semaphore>>>,
+    progress: Option<indicatif::ProgressBar>,
 }
 
 impl Resolver {
@@ -52,7 +55,29 @@ impl Resolver {
             client,
             routing,
             concurrency: concurrency.max(1),
+            limits: std::sync::Mutex::default(),
+            progress: None,
         }
+    }
+
+    /// Show progress on this bar (stderr, terminals only: the caller decides).
+    pub fn with_progress(mut self, bar: indicatif::ProgressBar) -> Resolver {
+        self.progress = Some(bar);
+        self
+    }
+
+    /// Where a registry's requests go.
+    pub fn endpoint(&self, registry: &str) -> Endpoint {
+        Endpoint::for_registry(registry, &self.routing)
+    }
+
+    /// The concurrency limit of one endpoint, shared by every lookup to it.
+    fn limit(&self, ep: &Endpoint) -> Arc<Semaphore> {
+        let mut limits = self.limits.lock().unwrap_or_else(|p| p.into_inner());
+        limits
+            .entry(ep.base.clone())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.concurrency)))
+            .clone()
     }
 
     pub fn client(&self) -> &Client {
@@ -62,12 +87,15 @@ impl Resolver {
     /// Resolve every unique target; duplicates in `targets` cost nothing extra.
     pub async fn resolve_all(&self, targets: impl IntoIterator<Item = Target>) -> Resolutions {
         let unique: BTreeSet<Target> = targets.into_iter().collect();
-        let permits = Arc::new(Semaphore::new(self.concurrency));
+        if let Some(bar) = &self.progress {
+            bar.set_length(unique.len() as u64);
+            bar.set_position(0);
+        }
         let mut tasks = JoinSet::new();
         for target in unique {
             let client = self.client.clone();
             let endpoint = Endpoint::for_registry(&target.registry, &self.routing);
-            let permits = permits.clone();
+            let permits = self.limit(&endpoint);
             tasks.spawn(async move {
                 let _permit = permits.acquire_owned().await;
                 let result = client
@@ -81,10 +109,16 @@ impl Resolver {
             // A task only ends early if it panicked, which is a bug worth surfacing.
             match joined {
                 Ok((target, result)) => {
+                    if let Some(bar) = &self.progress {
+                        bar.inc(1);
+                    }
                     out.insert(target, result);
                 }
                 Err(e) => std::panic::resume_unwind(e.into_panic()),
             }
+        }
+        if let Some(bar) = &self.progress {
+            bar.finish_and_clear();
         }
         out
     }

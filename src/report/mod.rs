@@ -9,8 +9,9 @@ mod json;
 mod sarif;
 mod text;
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 
@@ -211,19 +212,50 @@ pub fn rows(
     }
 }
 
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// `-q`: no warnings, summaries or progress; results and errors only.
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+}
+
+fn quiet() -> bool {
+    QUIET.load(Ordering::Relaxed)
+}
+
+/// A progress bar on stderr, only when stderr is a terminal and not `-q`. It draws
+/// no colour (so `NO_COLOR` holds by construction).
+pub fn progress_bar(what: &str) -> Option<indicatif::ProgressBar> {
+    if quiet() || !io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{msg} {pos}/{len} [{bar:30}] {elapsed}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_string());
+    Some(bar)
+}
+
 /// `error: …` on stderr.
 pub fn error(message: &str) {
     let _ = writeln!(io::stderr().lock(), "error: {message}");
 }
 
-/// `warning: …` on stderr.
+/// `warning: …` on stderr (not with `-q`).
 pub fn warning(message: &str) {
-    let _ = writeln!(io::stderr().lock(), "warning: {message}");
+    if !quiet() {
+        let _ = writeln!(io::stderr().lock(), "warning: {message}");
+    }
 }
 
-/// A line of summary on stderr.
+/// A line of summary on stderr (not with `-q`).
 pub fn summary(message: &str) {
-    let _ = writeln!(io::stderr().lock(), "{message}");
+    if !quiet() {
+        let _ = writeln!(io::stderr().lock(), "{message}");
+    }
 }
 
 /// Files that were not scanned, one warning each.

@@ -27,6 +27,8 @@ pub enum Fault {
     StripDigest,
     /// Forward, but change one byte of a `GET` body (headers kept).
     CorruptBody,
+    /// Forward, adding this header line to the answer.
+    AddHeader(String),
 }
 
 struct State {
@@ -199,6 +201,7 @@ fn forward(req: &Request, upstream: &str, fault: Option<Fault>) -> Vec<u8> {
             lines.retain(|l| !l.to_ascii_lowercase().starts_with("docker-content-digest:"))
         }
         Some(Fault::CorruptBody) if req.method == "GET" && !body.is_empty() => body[0] ^= 1,
+        Some(Fault::AddHeader(line)) => lines.push(line),
         _ => {}
     }
     let mut out = lines.join("\r\n").into_bytes();

@@ -482,7 +482,9 @@ fn test_pki() -> Pki {
         "::1".to_string(),
     ])
     .expect("leaf params");
-    let leaf = leaf_params.signed_by(&leaf_key, &issuer).expect("leaf cert");
+    let leaf = leaf_params
+        .signed_by(&leaf_key, &issuer)
+        .expect("leaf cert");
     Pki {
         ca: ca_cert.pem(),
         leaf: leaf.pem(),
