@@ -5,3 +5,4 @@ pub mod faults;
 pub mod golden;
 pub mod registry;
 pub mod sarif;
+pub mod token;

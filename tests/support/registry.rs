@@ -207,6 +207,11 @@ impl TestRegistry {
         false
     }
 
+    /// The registry's storage, which a second registry can serve too.
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self._dir.path().join("data")
+    }
+
     pub fn host(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }

@@ -1,0 +1,282 @@
+//! Bearer-token auth the way Docker Hub, GHCR and Quay do it, with the real registry:
+//! a second `docker-registry` serving the storage of a seeded one, configured with
+//! `auth: token:`, and a small token server that issues ES256 JWTs signed by a test
+//! certificate the registry trusts (sent in the `x5c` header, as Docker Hub does).
+//! Anonymous callers may pull `library/*`; a username/password or a refresh token
+//! (`identitytoken`) may pull anything. Every token request is recorded.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use ring::rand::SystemRandom;
+use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+
+use super::registry::{TestRegistry, base64_encode};
+
+pub const USER: &str = "puller";
+pub const PASSWORD: &str = "token-Pa55";
+pub const REFRESH_TOKEN: &str = "refresh-0123456789";
+const SERVICE: &str = "imagepin-test";
+const ISSUER: &str = "imagepin-test-issuer";
+
+/// How a token request identified itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    Anonymous,
+    Basic,
+    Refresh,
+}
+
+/// One token request: method, scope asked for, who asked.
+#[derive(Debug, Clone)]
+pub struct TokenRequest {
+    pub method: String,
+    pub scope: String,
+    pub caller: Caller,
+}
+
+pub struct TokenRegistry {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+    requests: Arc<Mutex<Vec<TokenRequest>>>,
+}
+
+impl TokenRegistry {
+    /// Serve `seeded`'s storage behind token auth.
+    pub fn start(seeded: &TestRegistry) -> TokenRegistry {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = rcgen::KeyPair::generate().expect("key");
+        let params =
+            rcgen::CertificateParams::new(vec!["token-signer".to_string()]).expect("params");
+        let cert = params.self_signed(&key).expect("cert");
+        let cert_path = dir.path().join("token.pem");
+        std::fs::write(&cert_path, cert.pem()).expect("write cert");
+        let x5c = base64_encode(cert.der());
+        let signer = EcdsaKeyPair::from_pkcs8(
+            &ECDSA_P256_SHA256_FIXED_SIGNING,
+            &key.serialize_der(),
+            &SystemRandom::new(),
+        )
+        .expect("signing key");
+
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind token server");
+        let token_port = listener.local_addr().expect("addr").port();
+        let recorded = requests.clone();
+        let signer = Arc::new(signer);
+        thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let (signer, recorded, x5c) = (signer.clone(), recorded.clone(), x5c.clone());
+                thread::spawn(move || answer(conn, &signer, &x5c, &recorded));
+            }
+        });
+
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("port")
+            .port();
+        let config = dir.path().join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\nauth:\n  token:\n    realm: http://127.0.0.1:{token_port}/token\n    service: {SERVICE}\n    issuer: {ISSUER}\n    rootcertbundle: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                seeded.data_dir().display(),
+                cert_path.display()
+            ),
+        )
+        .expect("write config");
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start docker-registry");
+        let registry = TokenRegistry {
+            child,
+            port,
+            _dir: dir,
+            requests,
+        };
+        registry.wait_ready();
+        registry
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
+                let _ = s.write_all(b"GET /v2/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+                let mut answer = String::new();
+                let _ = s.read_to_string(&mut answer);
+                if answer.starts_with("HTTP/1.1 401") {
+                    return;
+                }
+            }
+            // Poll the readiness condition again shortly; not a synchronisation sleep.
+            thread::sleep(Duration::from_millis(20));
+        }
+        panic!("token-auth registry did not start");
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn token_requests(&self) -> Vec<TokenRequest> {
+        self.requests.lock().expect("requests").clone()
+    }
+}
+
+impl Drop for TokenRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn b64url(bytes: &[u8]) -> String {
+    base64_encode(bytes)
+        .trim_end_matches('=')
+        .replace('+', "-")
+        .replace('/', "_")
+}
+
+fn query_param(query: &str, name: &str) -> Option<String> {
+    query.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k == name).then(|| percent_decode(v))
+    })
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(if b[i] == b'+' { b' ' } else { b[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn answer(
+    conn: std::net::TcpStream,
+    signer: &EcdsaKeyPair,
+    x5c: &str,
+    recorded: &Mutex<Vec<TokenRequest>>,
+) {
+    let mut reader = BufReader::new(conn.try_clone().expect("clone"));
+    let mut conn = conn;
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        if line == "\r\n" {
+            break;
+        }
+        head.push_str(&line);
+    }
+    let mut first = head.lines().next().unwrap_or("").split_whitespace();
+    let method = first.next().unwrap_or("").to_string();
+    let target = first.next().unwrap_or("").to_string();
+    let header = |name: &str| {
+        head.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+        })
+    };
+    let length: usize = header("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    let _ = reader.read_exact(&mut body);
+    let params = if method == "POST" {
+        String::from_utf8_lossy(&body).into_owned()
+    } else {
+        target
+            .split_once('?')
+            .map(|(_, q)| q.to_string())
+            .unwrap_or_default()
+    };
+    let scope = query_param(&params, "scope").unwrap_or_default();
+    let expected_basic = format!(
+        "Basic {}",
+        base64_encode(format!("{USER}:{PASSWORD}").as_bytes())
+    );
+    let caller = match (
+        header("authorization"),
+        query_param(&params, "refresh_token"),
+    ) {
+        (Some(a), _) if a == expected_basic => Some(Caller::Basic),
+        (Some(_), _) => None,
+        (None, Some(t)) if t == REFRESH_TOKEN && method == "POST" => Some(Caller::Refresh),
+        (None, Some(_)) => None,
+        (None, None) => Some(Caller::Anonymous),
+    };
+    let Some(caller) = caller else {
+        let _ = conn.write_all(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n");
+        return;
+    };
+    recorded.lock().expect("recorded").push(TokenRequest {
+        method,
+        scope: scope.clone(),
+        caller: caller.clone(),
+    });
+    // repository:NAME:pull → grant pull if allowed.
+    let name = scope.split(':').nth(1).unwrap_or("").to_string();
+    let allowed = caller != Caller::Anonymous || name.starts_with("library/");
+    let access = if allowed {
+        serde_json::json!([{"type": "repository", "name": name, "actions": ["pull"]}])
+    } else {
+        serde_json::json!([])
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("time")
+        .as_secs();
+    let header_json = serde_json::json!({"alg": "ES256", "typ": "JWT", "x5c": [x5c]});
+    let claims = serde_json::json!({
+        "iss": ISSUER, "sub": "test", "aud": SERVICE,
+        "exp": now + 300, "nbf": now - 10, "iat": now, "jti": format!("{now}-{name}"),
+        "access": access,
+    });
+    let signing_input = format!(
+        "{}.{}",
+        b64url(header_json.to_string().as_bytes()),
+        b64url(claims.to_string().as_bytes())
+    );
+    let sig = signer
+        .sign(&SystemRandom::new(), signing_input.as_bytes())
+        .expect("sign");
+    let jwt = format!("{signing_input}.{}", b64url(sig.as_ref()));
+    let body =
+        serde_json::json!({"token": jwt, "access_token": jwt, "expires_in": 300}).to_string();
+    let _ = conn.write_all(
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    );
+}
