@@ -1,80 +1,167 @@
 #!/usr/bin/env bash
-# Quick start without Docker Hub: start a throwaway registry on loopback, seed it through
-# the registry HTTP API with stand-ins for nginx, redis and postgres, then run imagepin on
-# a copy of examples/quickstart/ with that registry mirroring docker.io.
+# scripts/quickstart.sh: imagepin's quick start, without Docker Hub or Docker.
+# Owns: a throwaway registry (Debian's docker-registry) on a free loopback port with a
+# temporary directory, seeded through the registry HTTP API with stand-ins for
+# library/nginx (1.25, and latest as a two-platform OCI index), library/redis (7, latest)
+# and library/postgres (16); then imagepin over a copy of examples/quickstart/ with that
+# registry mirroring docker.io: check, fix --diff, fix, check again, the pinned files.
+# Needs only bash, curl, sha256sum and coreutils; installs nothing.
 #
-# Needs: bash, curl, sha256sum and Debian's docker-registry package. Set IMAGEPIN to the
-# binary to use (default: imagepin on PATH).
+#     cargo build --release && IMAGEPIN=target/release/imagepin scripts/quickstart.sh
+#
+# Exits with the status of the final `imagepin check` (0 once everything is pinned).
 set -euo pipefail
-here="$(cd "$(dirname "$0")/.." && pwd)"
+shopt -s inherit_errexit # a failing curl inside $(...) stops the script too
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
 imagepin="${IMAGEPIN:-imagepin}"
+# A path relative to the caller's directory must survive the `cd` below.
 case "$imagepin" in */*) imagepin="$(cd "$(dirname "$imagepin")" && pwd)/$(basename "$imagepin")" ;; esac
-command -v docker-registry >/dev/null || { echo "needs Debian's docker-registry: sudo apt-get install docker-registry" >&2; exit 1; }
-command -v "$imagepin" >/dev/null || [ -x "$imagepin" ] || { echo "imagepin not found: build it (cargo build --release) and set IMAGEPIN=target/release/imagepin" >&2; exit 1; }
 
-work="$(mktemp -d)"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo $((20000 + RANDOM % 20000)))"
-reg="http://127.0.0.1:$port"
-cat > "$work/config.yml" <<YAML
+need() { command -v "$1" >/dev/null 2>&1 || { echo "quickstart: $1 not found. $2" >&2; exit 1; }; }
+need docker-registry "Install Debian's registry: sudo apt-get install -y docker-registry"
+need curl "Install it: sudo apt-get install -y curl"
+need sha256sum "It comes with coreutils."
+need "$imagepin" "Build imagepin (cargo build --release), then: IMAGEPIN=target/release/imagepin $0"
+
+OCI_MANIFEST=application/vnd.oci.image.manifest.v1+json
+OCI_INDEX=application/vnd.oci.image.index.v1+json
+work="$(mktemp -d "${TMPDIR:-/tmp}/imagepin-quickstart.XXXXXX")"
+registry_pid=""
+stop_registry() {
+    if [ -n "$registry_pid" ]; then
+        kill "$registry_pid" 2>/dev/null || true
+        wait "$registry_pid" 2>/dev/null || true
+        registry_pid=""
+    fi
+}
+trap 'stop_registry; rm -rf "$work"' EXIT
+
+# ---- a registry on a free loopback port -------------------------------------------
+# A random port that nothing listens on; should the registry still lose it to someone
+# else, try another. The instance header proves that the answer comes from this child.
+start_registry() {
+    local attempt port token
+    for attempt in 1 2 3 4 5; do
+        port=$((20000 + RANDOM % 40000))
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then continue; fi # taken
+        token="quickstart-$$-$attempt"
+        cat >"$work/config.yml" <<YAML
 version: 0.1
-log: {level: error, accesslog: {disabled: true}}
-storage: {filesystem: {rootdirectory: $work/data}, delete: {enabled: true}}
-http: {addr: 127.0.0.1:$port}
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $work/data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$port
+  headers:
+    X-Quickstart-Registry: ["$token"]
 YAML
-docker-registry serve "$work/config.yml" >"$work/registry.log" 2>&1 &
-registry_pid=$!
-trap 'kill $registry_pid 2>/dev/null; wait $registry_pid 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 100); do curl -fs "$reg/v2/" >/dev/null && break; sleep 0.05; done
-curl -fs "$reg/v2/" >/dev/null || { echo "registry did not start; see $work/registry.log" >&2; exit 1; }
+        docker-registry serve "$work/config.yml" </dev/null >"$work/registry.log" 2>&1 &
+        registry_pid=$!
+        for _ in $(seq 200); do # poll GET /v2/ for up to ~10 s
+            kill -0 "$registry_pid" 2>/dev/null || break # exited
+            if curl -sS -m 2 -D - -o /dev/null "http://127.0.0.1:$port/v2/" 2>/dev/null |
+                tr -d '\r' | grep -qix "x-quickstart-registry: $token"; then
+                reg="http://127.0.0.1:$port"
+                return 0
+            fi
+            sleep 0.05
+        done
+        stop_registry
+        if ! grep -q "address already in use" "$work/registry.log"; then
+            echo "quickstart: the registry did not start:" >&2
+            cat "$work/registry.log" >&2
+            exit 1
+        fi
+    done
+    echo "quickstart: found no free loopback port in 5 attempts" >&2
+    exit 1
+}
 
+# ---- seeding through the registry HTTP API ----------------------------------------
 sha() { sha256sum "$1" | cut -d' ' -f1; }
+size() { stat -c %s "$1"; }
 
-# Upload a blob (POST, then PUT to the upload location) and print its digest.
-blob() {
-    local repo=$1 file=$2 digest location
-    digest="sha256:$(sha "$file")"
-    location="$(curl -fsS -X POST -D - -o /dev/null "$reg/v2/$repo/blobs/uploads/" | tr -d '\r' | awk 'tolower($1)=="location:"{print $2}')"
-    case "$location" in /*) location="$reg$location" ;; esac
+# Upload a blob (POST, then PUT to the Location it answers; a single POST ?digest= stores
+# nothing in 2.8) and print its digest.
+put_blob() { # REPO FILE
+    local digest location
+    digest="sha256:$(sha "$2")"
+    location="$(curl -fsS -X POST -D - -o /dev/null "$reg/v2/$1/blobs/uploads/" |
+        tr -d '\r' | awk 'tolower($1) == "location:" { print $2 }')"
+    case "$location" in /*) location="$reg$location" ;; esac # may be relative
     case "$location" in *\?*) location="$location&digest=$digest" ;; *) location="$location?digest=$digest" ;; esac
-    curl -fsS -X PUT -H 'Content-Type: application/octet-stream' --data-binary "@$file" "$location" >/dev/null
+    curl -fsS -X PUT -H 'Content-Type: application/octet-stream' --data-binary "@$2" "$location" >/dev/null
     echo "$digest"
 }
 
-# Push a one-layer OCI image for a platform; print "digest size" of its manifest.
-image() {
-    local repo=$1 ref=$2 salt=$3 os=${4:-linux} arch=${5:-amd64} cfg layer m
-    printf '{"architecture":"%s","os":"%s","rootfs":{"type":"layers","diff_ids":[]},"config":{"Labels":{"salt":"%s"}}}' "$arch" "$os" "$salt" > "$work/cfg"
-    printf 'layer %s %s/%s' "$salt" "$os" "$arch" > "$work/layer"
-    cfg=$(blob "$repo" "$work/cfg"); layer=$(blob "$repo" "$work/layer")
-    printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"%s","size":%s}]}' \
-        "$cfg" "$(stat -c %s "$work/cfg")" "$layer" "$(stat -c %s "$work/layer")" > "$work/manifest"
-    m="sha256:$(sha "$work/manifest")"
-    [ "$ref" = "-" ] && ref="$m"
-    curl -fsS -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' --data-binary "@$work/manifest" "$reg/v2/$repo/manifests/$ref" >/dev/null
-    echo "$m $(stat -c %s "$work/manifest")"
+put_manifest() { # REPO TAG-OR-DIGEST MEDIA-TYPE FILE
+    curl -fsS -X PUT -H "Content-Type: $3" --data-binary "@$4" "$reg/v2/$1/manifests/$2" >/dev/null
 }
 
-echo "== seeding a local registry at $reg (stands in for docker.io)"
-image library/nginx 1.25 nginx-1.25 >/dev/null
-image library/redis 7 redis-7 >/dev/null
-image library/postgres 16 postgres-16 >/dev/null
-# nginx:latest and redis:latest as two-platform OCI indexes, like the real ones.
-for repo in nginx redis; do
-    read -r amd amd_size < <(image "library/$repo" - "$repo-latest" linux amd64)
-    read -r arm arm_size < <(image "library/$repo" - "$repo-latest" linux arm64)
-    printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"%s","size":%s,"platform":{"os":"linux","architecture":"amd64"}},{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"%s","size":%s,"platform":{"os":"linux","architecture":"arm64"}}]}' \
-        "$amd" "$amd_size" "$arm" "$arm_size" > "$work/index"
-    curl -fsS -X PUT -H 'Content-Type: application/vnd.oci.image.index.v1+json' --data-binary "@$work/index" "$reg/v2/library/$repo/manifests/latest" >/dev/null
-done
+# Push a one-layer OCI image for linux/ARCH[/VARIANT] and print "DIGEST SIZE" of its
+# manifest; TAG "-" pushes it by digest only (a child of an index).
+push_image() { # REPO TAG SALT [ARCH [VARIANT]]
+    local repo=$1 tag=$2 salt=$3 arch=${4:-amd64} variant=${5:-} platform layer config digest
+    platform="\"os\":\"linux\",\"architecture\":\"$arch\"${variant:+,\"variant\":\"$variant\"}"
+    printf 'quickstart layer %s linux/%s\n' "$salt" "$arch" >"$work/layer"
+    layer="$(put_blob "$repo" "$work/layer")"
+    printf '{%s,"rootfs":{"type":"layers","diff_ids":["%s"]},"config":{"Labels":{"salt":"%s"}}}' \
+        "$platform" "$layer" "$salt" >"$work/config"
+    config="$(put_blob "$repo" "$work/config")"
+    printf '{"schemaVersion":2,"mediaType":"%s","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"%s","size":%s}]}' \
+        "$OCI_MANIFEST" "$config" "$(size "$work/config")" "$layer" "$(size "$work/layer")" >"$work/manifest"
+    digest="sha256:$(sha "$work/manifest")"
+    [ "$tag" = - ] && tag="$digest"
+    put_manifest "$repo" "$tag" "$OCI_MANIFEST" "$work/manifest"
+    echo "$digest $(size "$work/manifest")"
+}
 
+# Push linux/amd64 and linux/arm64/v8 images and an OCI index of them under TAG.
+push_index() { # REPO TAG SALT
+    local amd arm
+    amd="$(push_image "$1" - "$3" amd64)"
+    arm="$(push_image "$1" - "$3" arm64 v8)"
+    printf '{"schemaVersion":2,"mediaType":"%s","manifests":[{"mediaType":"%s","digest":"%s","size":%s,"platform":{"os":"linux","architecture":"amd64"}},{"mediaType":"%s","digest":"%s","size":%s,"platform":{"os":"linux","architecture":"arm64","variant":"v8"}}]}' \
+        "$OCI_INDEX" "$OCI_MANIFEST" "${amd% *}" "${amd#* }" "$OCI_MANIFEST" "${arm% *}" "${arm#* }" >"$work/index"
+    put_manifest "$1" "$2" "$OCI_INDEX" "$work/index"
+    echo "sha256:$(sha "$work/index")"
+}
+
+start_registry
+echo "== a local registry at $reg stands in for docker.io"
+seeded() { printf '   %-24s %s\n' "$1" "${2% *}"; }
+seeded library/nginx:1.25 "$(push_image library/nginx 1.25 nginx-1.25)"
+seeded library/nginx:latest "$(push_index library/nginx latest nginx-latest)"
+seeded library/redis:7 "$(push_image library/redis 7 redis-7)"
+seeded library/redis:latest "$(push_index library/redis latest redis-latest)"
+seeded library/postgres:16 "$(push_image library/postgres 16 postgres-16)"
+
+# ---- imagepin over a copy of examples/quickstart/ ---------------------------------
 tree="$work/quickstart"
-cp -r "$here/examples/quickstart" "$tree"
+cp -R "$root/examples/quickstart" "$tree"
 cd "$tree"
-run() { echo; echo "\$ imagepin $*"; "$imagepin" "$@" || echo "(exit code $?)"; }
+mirror="docker.io=$reg"
+status=0
+run() {
+    printf '\n$ imagepin %s\n' "$*"
+    if "$imagepin" "$@"; then status=0; else status=$?; echo "(exit code $status)"; fi
+}
+run check # unpinned references: exit code 1
+run fix --diff --mirror "$mirror"
+run fix --mirror "$mirror"
 run check
-run fix --diff --mirror "docker.io=$reg"
-run fix --mirror "docker.io=$reg"
-run check
-echo
-echo "== the pinned files"
-for f in k8s/deployment.yaml compose.yaml Dockerfile; do echo "--- $f"; cat "$f"; done
+final=$status
+
+printf '\n== the files after imagepin fix\n'
+find . -type f | sort | while read -r file; do
+    printf -- '--- %s\n' "${file#./}"
+    cat "$file"
+done
+exit "$final"
