@@ -242,10 +242,16 @@ impl From<io::Error> for RunError {
 fn run(cli: Cli) -> Result<Outcome, RunError> {
     match cli.command {
         Command::Check(args) => {
-            let (paths, _, scan) = args.scan.load()?;
+            let (paths, loaded, scan) = args.scan.load()?;
+            // Offline, but a config that `fix` would refuse is refused here too.
+            loaded
+                .file
+                .registry_settings(&loaded.dir, &[], 1, 1)
+                .map_err(RunError::Usage)?;
             commands::check::run(&paths, &scan, args.format)
         }
         Command::Fix(args) => {
+            no_diff_with_machine_format(args.diff, args.format)?;
             let (paths, file, scan) = args.scan.load()?;
             let settings = args.registry.settings(&file)?;
             let platform = args
@@ -265,6 +271,7 @@ fn run(cli: Cli) -> Result<Outcome, RunError> {
             )
         }
         Command::Update(args) => {
+            no_diff_with_machine_format(args.diff, args.format)?;
             let (paths, file, scan) = args.scan.load()?;
             let settings = args.registry.settings(&file)?;
             let recording = commands::update::Recording {
@@ -289,6 +296,16 @@ fn run(cli: Cli) -> Result<Outcome, RunError> {
             Ok(Outcome::Clean)
         }
     }
+}
+
+/// A diff is text: it cannot share stdout with JSON, SARIF or annotations.
+fn no_diff_with_machine_format(diff: bool, format: OutputFormat) -> Result<(), RunError> {
+    if diff && format != OutputFormat::Text {
+        return Err(RunError::Usage(
+            "--diff prints a unified diff; use --dry-run with --format json/sarif/github".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn mode(diff: bool, dry_run: bool) -> Mode {

@@ -17,7 +17,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
-use ignore::overrides::{Override, OverrideBuilder};
 use serde::Deserialize;
 
 use crate::finding::Finding;
@@ -58,8 +57,55 @@ pub struct RegistryConfig {
 /// What decides which files and references are looked at.
 #[derive(Debug, Clone, Default)]
 pub struct ScanSettings {
-    pub exclude: Option<Override>,
+    pub exclude: Option<Exclude>,
     pub ignore: ImageFilter,
+}
+
+/// `exclude:` globs, matched against paths relative to the config file's directory.
+/// A glob without a `/` matches a file or directory name anywhere.
+#[derive(Debug, Clone)]
+pub struct Exclude {
+    /// The real (canonical) directory the globs are relative to.
+    base: PathBuf,
+    paths: GlobSet,
+    names: GlobSet,
+}
+
+impl Exclude {
+    pub fn new(base: &Path, globs: &[String]) -> Result<Exclude, String> {
+        let base = std::fs::canonicalize(base).unwrap_or_else(|_| base.to_path_buf());
+        let mut paths = GlobSetBuilder::new();
+        let mut names = GlobSetBuilder::new();
+        for g in globs {
+            let pattern = g.trim_start_matches("./").trim_end_matches('/');
+            let glob = GlobBuilder::new(pattern)
+                .literal_separator(true)
+                .build()
+                .map_err(|e| format!("exclude pattern {g:?}: {e}"))?;
+            if pattern.contains('/') {
+                paths.add(glob);
+            } else {
+                names.add(glob);
+            }
+        }
+        Ok(Exclude {
+            base,
+            paths: paths
+                .build()
+                .map_err(|e| format!("exclude patterns: {e}"))?,
+            names: names
+                .build()
+                .map_err(|e| format!("exclude patterns: {e}"))?,
+        })
+    }
+
+    /// Whether a real (absolute) path is excluded.
+    pub fn matches(&self, real: &Path) -> bool {
+        let Ok(rel) = real.strip_prefix(&self.base) else {
+            return false;
+        };
+        self.paths.is_match(rel) || rel.file_name().is_some_and(|n| self.names.is_match(n))
+    }
 }
 
 /// Image patterns from `ignore:`.
@@ -158,17 +204,7 @@ impl ConfigFile {
         let exclude = if self.exclude.is_empty() {
             None
         } else {
-            let mut builder = OverrideBuilder::new(dir);
-            for glob in &self.exclude {
-                builder
-                    .add(&format!("!{glob}"))
-                    .map_err(|e| format!("exclude pattern {glob:?}: {e}"))?;
-            }
-            Some(
-                builder
-                    .build()
-                    .map_err(|e| format!("exclude patterns: {e}"))?,
-            )
+            Some(Exclude::new(dir, &self.exclude)?)
         };
         Ok(ScanSettings {
             exclude,
@@ -206,8 +242,8 @@ impl ConfigFile {
                 },
             );
         }
-        if concurrency == 0 {
-            return Err("--concurrency must be at least 1".into());
+        if !(1..=256).contains(&concurrency) {
+            return Err("--concurrency must be between 1 and 256".into());
         }
         if timeout_secs == 0 {
             return Err("--timeout must be at least 1 second".into());
@@ -256,6 +292,26 @@ mod tests {
         assert!(f.matches(&finding("redis:7")), "normalised name");
         assert!(!f.matches(&finding("nginx:1.25")));
         assert!(!f.matches(&finding("acme/app:devel")));
+    }
+
+    #[test]
+    fn exclude_globs_are_relative_to_the_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = std::fs::canonicalize(dir.path()).unwrap();
+        let x = Exclude::new(
+            dir.path(),
+            &["vendor/**".into(), "*.tmpl.yaml".into(), "./gen/".into()],
+        )
+        .unwrap();
+        assert!(x.matches(&base.join("vendor/a/b.yaml")));
+        assert!(x.matches(&base.join("deep/x.tmpl.yaml")));
+        assert!(x.matches(&base.join("gen")));
+        assert!(!x.matches(&base.join("src/vendor.yaml")));
+        assert!(
+            !x.matches(&base.join("app/vendor/a.yaml")),
+            "anchored at the config"
+        );
+        assert!(!x.matches(Path::new("/elsewhere/vendor/a.yaml")));
     }
 
     #[test]

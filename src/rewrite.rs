@@ -52,6 +52,10 @@ pub fn apply(src: &str, edits: &[Edit]) -> Result<String, EditError> {
 pub enum WriteError {
     #[error("changed on disk since it was read; not overwritten (run again)")]
     Modified,
+    #[error("is a symbolic link; not written through (pin the file it points to)")]
+    Symlink,
+    #[error("is read-only; not written")]
+    ReadOnly,
     #[error("{0}")]
     Io(#[from] io::Error),
 }
@@ -60,6 +64,13 @@ pub enum WriteError {
 /// rename, keeping the file's permissions. `original` is what the file held when it
 /// was read: if someone changed it since, nothing is written.
 pub fn write_atomic(path: &Path, original: &[u8], contents: &[u8]) -> Result<(), WriteError> {
+    let meta = fs::symlink_metadata(path)?;
+    if meta.file_type().is_symlink() {
+        return Err(WriteError::Symlink);
+    }
+    if meta.permissions().readonly() {
+        return Err(WriteError::ReadOnly);
+    }
     let current = fs::read(path)?;
     if current != original {
         return Err(WriteError::Modified);
@@ -148,5 +159,31 @@ mod tests {
         assert_eq!(fs::read_to_string(&p).unwrap(), "new");
         let leftovers = fs::read_dir(dir.path()).unwrap().count();
         assert_eq!(leftovers, 1, "no temporary file left behind");
+    }
+
+    #[test]
+    fn symlinks_and_read_only_files_are_not_written() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("t.yaml");
+        fs::write(&target, "old").unwrap();
+        let link = dir.path().join("l.yaml");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(matches!(
+            write_atomic(&link, b"old", b"new"),
+            Err(WriteError::Symlink)
+        ));
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        fs::set_permissions(&target, fs::Permissions::from_mode(0o444)).unwrap();
+        assert!(matches!(
+            write_atomic(&target, b"old", b"new"),
+            Err(WriteError::ReadOnly)
+        ));
+        assert_eq!(fs::read_to_string(&target).unwrap(), "old");
     }
 }

@@ -3,6 +3,7 @@
 //! folders such as `.github` (never `.git`). Each file is read once and scanned on the
 //! walker's thread; the caller receives scanned files in path order.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -41,14 +42,30 @@ pub fn scan_paths(
     for root in &roots[1..] {
         builder.add(root);
     }
+    // Roots as given, and where they really are (for `exclude:` globs).
+    let real_roots: Vec<(PathBuf, PathBuf)> = roots
+        .iter()
+        .map(|r| {
+            (
+                r.clone(),
+                std::fs::canonicalize(r).unwrap_or_else(|_| r.clone()),
+            )
+        })
+        .collect();
+    let exclude = settings.exclude.clone();
     builder
         .hidden(false)
         .require_git(false)
         .add_custom_ignore_filename(".imagepinignore")
-        .filter_entry(|e| e.file_name() != ".git");
-    if let Some(exclude) = &settings.exclude {
-        builder.overrides(exclude.clone());
-    }
+        .filter_entry(move |e| {
+            e.file_name() != ".git"
+                && !exclude
+                    .as_ref()
+                    .is_some_and(|x| e.depth() > 0 && x.matches(&real_path(&real_roots, e.path())))
+        });
+    // Paths given twice, or a file inside a directory also given, are read once.
+    let overlapping = roots.len() > 1;
+    let seen: Mutex<HashSet<PathBuf>> = Mutex::default();
     builder.build_parallel().run(|| {
         Box::new(|entry| {
             let entry = match entry {
@@ -65,6 +82,13 @@ pub fn scan_paths(
                 return WalkState::Continue;
             }
             let path = entry.path();
+            if overlapping {
+                let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+                let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+                if !seen.insert(real) {
+                    return WalkState::Continue;
+                }
+            }
             let kind = scan::kind_for(path);
             if kind.is_none() && !explicit {
                 return WalkState::Continue;
@@ -81,6 +105,14 @@ pub fn scan_paths(
     scan.files.sort_by(|a, b| a.path.cmp(&b.path));
     scan.skipped.sort_by(|a, b| a.path.cmp(&b.path));
     scan
+}
+
+/// Where a walked path really is: its root's real location joined with the rest.
+fn real_path(roots: &[(PathBuf, PathBuf)], path: &Path) -> PathBuf {
+    roots
+        .iter()
+        .find_map(|(given, real)| path.strip_prefix(given).ok().map(|rest| real.join(rest)))
+        .unwrap_or_else(|| path.to_path_buf())
 }
 
 fn lock(m: &Mutex<Scan>) -> std::sync::MutexGuard<'_, Scan> {

@@ -1,7 +1,6 @@
 //! `imagepin check`: offline. Lists every reference and its state; any reference
 //! without a digest (mutable or untagged) makes the outcome a problem.
 
-use std::io::{self, Write};
 use std::path::PathBuf;
 
 use super::Outcome;
@@ -19,9 +18,7 @@ pub fn run(
     report::skipped(&scan.skipped);
     let findings = || scan.files.iter().flat_map(|f| f.findings.iter());
     let rows: Vec<Row<'_>> = findings().map(|f| Row::new(f, Action::Reported)).collect();
-    let mut out = io::stdout().lock();
-    report::rows(&mut out, Command::Check, &rows, format, false)?;
-    out.flush()?;
+    super::print(Command::Check, &rows, format, false, false)?;
     report::status_summary(findings());
     let unpinned = findings().any(|f| f.status.needs_pin());
     Ok(if unpinned {

@@ -6,7 +6,7 @@
 //! index.
 
 use std::collections::HashMap;
-use std::io::{self, Write};
+use std::io;
 use std::path::PathBuf;
 
 use super::{Apply, Mode, Outcome, Planned, Session, carry_out};
@@ -159,10 +159,8 @@ pub fn run(
         changed_files += usize::from(changed);
         rows.extend(file_rows);
     }
-    if mode != Mode::Diff || format != OutputFormat::Text {
-        report::rows(&mut out, Command::Fix, &rows, format, false)?;
-    }
-    out.flush()?;
+    drop(out);
+    super::print(Command::Fix, &rows, format, false, mode == Mode::Diff)?;
 
     let count = |a: &[Action]| rows.iter().filter(|r| a.contains(&r.action)).count();
     let pinned = count(&[Action::Pinned, Action::WouldPin]);

@@ -89,6 +89,33 @@ impl Session {
     }
 }
 
+/// Print rows; a reader that went away (`imagepin check | head`) does not change the
+/// outcome, and rows are all computed before printing.
+pub fn print(
+    command: report::Command,
+    rows: &[Row<'_>],
+    format: crate::cli::OutputFormat,
+    strict: bool,
+    diff_mode: bool,
+) -> Result<(), RunError> {
+    let mut out = std::io::stdout().lock();
+    let result = if diff_mode && format == crate::cli::OutputFormat::Text {
+        // The diff is the output; failures and skips still need saying (on stderr).
+        let problems: Vec<Row<'_>> = rows
+            .iter()
+            .filter(|r| matches!(r.action, Action::Failed | Action::Skipped))
+            .cloned()
+            .collect();
+        report::rows(&mut out, command, &problems, format, strict)
+    } else {
+        report::rows(&mut out, command, rows, format, strict)
+    };
+    match result.and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
 /// A row and the edit that carries it out.
 pub struct Planned<'a> {
     pub row: Row<'a>,

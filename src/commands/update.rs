@@ -5,7 +5,7 @@
 //! follow; unpinned references are left to `fix`. `--commit` records the change in git.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{self, Write};
+use std::io;
 use std::path::PathBuf;
 
 use super::{Apply, Mode, Outcome, Planned, Session, carry_out};
@@ -161,10 +161,8 @@ pub fn run(
         }
         rows.extend(file_rows);
     }
-    if mode != Mode::Diff || format != OutputFormat::Text {
-        report::rows(&mut out, Command::Update, &rows, format, false)?;
-    }
-    out.flush()?;
+    drop(out);
+    super::print(Command::Update, &rows, format, false, mode == Mode::Diff)?;
 
     let count = |a: &[Action]| rows.iter().filter(|r| a.contains(&r.action)).count();
     let updated = count(&[Action::Updated, Action::WouldUpdate]);

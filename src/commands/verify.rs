@@ -4,7 +4,6 @@
 //! `--strict`. A platform pin has drifted only when it is no longer in its tag's index.
 
 use std::collections::{BTreeSet, HashMap};
-use std::io::{self, Write};
 use std::path::PathBuf;
 
 use super::{Outcome, Session};
@@ -122,9 +121,7 @@ pub fn run(
         };
         rows.push(row);
     }
-    let mut out = io::stdout().lock();
-    report::rows(&mut out, Command::Verify, &rows, format, strict)?;
-    out.flush()?;
+    super::print(Command::Verify, &rows, format, strict, false)?;
 
     let count = |a: Action| rows.iter().filter(|r| r.action == a).count();
     let (dangling, drifted, failed) = (

@@ -350,7 +350,7 @@ impl Client {
 
     async fn denied(&self, ep: &Endpoint, repository: &str, status: u16) -> RegistryError {
         RegistryError::Denied {
-            registry: ep.registry.clone(),
+            registry: ep.label(),
             repository: repository.to_string(),
             status,
             credentials: self.credential_note(ep).await,
@@ -380,7 +380,7 @@ impl Client {
                     ),
                 )),
                 s => Err(RegistryError::Status {
-                    registry: ep.registry.clone(),
+                    registry: ep.label(),
                     status: s.as_u16(),
                     url,
                 }),
@@ -490,7 +490,7 @@ impl Client {
                     if last {
                         if status == StatusCode::TOO_MANY_REQUESTS {
                             return Err(RegistryError::RateLimited {
-                                registry: ep.registry.clone(),
+                                registry: ep.label(),
                                 attempts: attempt,
                             });
                         }
@@ -630,15 +630,15 @@ fn status_error(
 ) -> RegistryError {
     match status {
         StatusCode::NOT_FOUND => RegistryError::NotFound {
-            registry: ep.registry.clone(),
+            registry: ep.label(),
             what: format!("{repository}:{reference}"),
         },
         StatusCode::TOO_MANY_REQUESTS => RegistryError::RateLimited {
-            registry: ep.registry.clone(),
+            registry: ep.label(),
             attempts: MAX_ATTEMPTS,
         },
         s => RegistryError::Status {
-            registry: ep.registry.clone(),
+            registry: ep.label(),
             status: s.as_u16(),
             url: url.to_string(),
         },
@@ -647,7 +647,7 @@ fn status_error(
 
 fn protocol(ep: &Endpoint, message: String) -> RegistryError {
     RegistryError::Protocol {
-        registry: ep.registry.clone(),
+        registry: ep.label(),
         message,
     }
 }
@@ -670,7 +670,7 @@ fn network(ep: &Endpoint, e: &reqwest::Error) -> RegistryError {
         format!("request to {host} failed")
     };
     RegistryError::Network {
-        registry: ep.registry.clone(),
+        registry: ep.label(),
         message: format!("{what} ({}): {causes}", ep.base),
     }
 }

@@ -64,11 +64,30 @@ impl Routing {
 
     pub fn add(&mut self, registry: &str, url: &str) -> Result<(), String> {
         let registry = registry.trim();
+        let url = url.trim();
         if registry.is_empty() {
-            return Err(format!("mirror {url:?}: the registry name is empty"));
+            return Err(format!(
+                "mirror {:?}: the registry name is empty",
+                redact(url)
+            ));
         }
-        let parsed = Url::parse(url.trim())
-            .map_err(|e| format!("mirror for {registry}: {url:?} is not a URL ({e})"))?;
+        if !url.contains("://") {
+            return Err(format!(
+                "mirror for {registry}: {:?} needs a scheme, e.g. http://{0} or https://{0}",
+                redact(url)
+            ));
+        }
+        let parsed = Url::parse(url).map_err(|e| {
+            format!(
+                "mirror for {registry}: {:?} is not a URL ({e})",
+                redact(url)
+            )
+        })?;
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(format!(
+                "mirror for {registry}: credentials in the URL are not used; put them in docker config.json for the mirror's host"
+            ));
+        }
         if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
             return Err(format!(
                 "mirror for {registry}: {url:?} must be an http:// or https:// URL with a host"
@@ -143,6 +162,19 @@ impl Endpoint {
         )
     }
 
+    /// How errors name this registry: `docker.io`, or `docker.io (mirror host:port)`.
+    pub fn label(&self) -> String {
+        let host = self.credential_host();
+        if self.base == format!("http://{}", self.registry)
+            || self.base == format!("https://{}", self.registry)
+            || (self.registry == "docker.io" && host == "docker.io")
+        {
+            self.registry.clone()
+        } else {
+            format!("{} (mirror {host})", self.registry)
+        }
+    }
+
     /// Whether requests go over plain HTTP.
     pub fn is_plain_http(&self) -> bool {
         self.base.starts_with("http://")
@@ -161,6 +193,23 @@ impl Endpoint {
     /// Credentials travel only over TLS, or to a loopback registry.
     pub fn may_send_credentials(&self) -> bool {
         !self.is_plain_http() || is_loopback(&self.credential_host())
+    }
+}
+
+/// A URL for messages, with anything before an `@` in its authority hidden.
+fn redact(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => {
+            let prefix = if scheme.is_empty() {
+                String::new()
+            } else {
+                format!("{scheme}://")
+            };
+            format!("{prefix}***@{}", &rest[at + 1..])
+        }
+        None => url.to_string(),
     }
 }
 
@@ -223,6 +272,19 @@ mod tests {
         assert!(m.add_spec("docker.io").is_err());
         assert!(m.add_spec("docker.io=ftp://x").is_err());
         assert!(m.add_spec("=http://x").is_err());
+        let e = m
+            .add_spec("docker.io=https://u:s3cret@h.example/x")
+            .unwrap_err();
+        assert!(!e.contains("s3cret"), "{e}");
+        let e = m
+            .add_spec("docker.io=u:s3cret@h.example:99999/x")
+            .unwrap_err();
+        assert!(!e.contains("s3cret"), "{e}");
+        let e = m.add_spec("docker.io=127.0.0.1:5000").unwrap_err();
+        assert!(e.contains("http://127.0.0.1:5000"), "{e}");
+        let e = Endpoint::for_registry("docker.io", &m);
+        assert_eq!(e.label(), "docker.io (mirror harbor.example)");
+        assert_eq!(Endpoint::for_registry("ghcr.io", &m).label(), "ghcr.io");
     }
 
     #[test]

@@ -16,7 +16,11 @@ pub fn scan(root: Option<Node<'_>>, src: &str, out: &mut Vec<Candidate>) {
     };
     for entry in items(images).into_iter().filter(|e| is_mapping(*e)) {
         let field = |key: &str| get(entry, src, key).and_then(value_span);
-        let text_of = |key: &str| field(key).map(|s| &src[s]).filter(|t| !t.is_empty());
+        let text_of = |key: &str| {
+            field(key)
+                .map(|s| &src[s])
+                .filter(|t| !t.is_empty() && !matches!(*t, "null" | "~" | "Null" | "NULL"))
+        };
         let Some(span) = field("newName")
             .or_else(|| field("name"))
             .filter(|s| !s.is_empty())
@@ -56,6 +60,7 @@ fn digest_field(entry: Node<'_>, src: &str) -> DigestField {
     let fields = pairs(entry, src);
     if let Some((_, pair, value)) = fields.iter().find(|(k, _, _)| *k == "digest") {
         return match value.and_then(value_span) {
+            // `digest: null` (or `~`): the value is replaced by the digest.
             Some(span) => DigestField::Value(span),
             None => DigestField::Insert {
                 at: pair.end_byte(),

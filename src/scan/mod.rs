@@ -157,7 +157,7 @@ pub fn scan_source(path: &Path, src: &str, kind: FileKind) -> Result<Vec<Finding
     let mut findings = Vec::with_capacity(candidates.len());
     for c in candidates {
         let span = c.span.start + bom..c.span.end + bom;
-        if lines.is_ignored(src, span.start) {
+        if lines.is_ignored(src, &span) {
             continue;
         }
         let text = c.text.unwrap_or_else(|| src[span.clone()].to_string());
@@ -239,15 +239,33 @@ impl LineIndex {
         (line + 1, column)
     }
 
-    /// An `imagepin: ignore` comment on the reference's line or the line above.
-    fn is_ignored(&self, src: &str, offset: usize) -> bool {
-        let line = self.line_of(offset);
-        let has_marker = |l: usize| {
-            let text = self.line_text(src, l);
-            IGNORE_MARKERS.iter().any(|m| text.contains(m))
-        };
-        has_marker(line) || (line > 0 && has_marker(line - 1))
+    /// An `imagepin: ignore` comment after the reference on its own line, or a
+    /// comment line of its own just above it.
+    fn is_ignored(&self, src: &str, span: &Range<usize>) -> bool {
+        let line = self.line_of(span.start);
+        let line_end = self.starts.get(line + 1).copied().unwrap_or(src.len());
+        let after = &src[span.end.min(line_end)..line_end];
+        let trailing = after
+            .find(['#', '/'])
+            .is_some_and(|i| is_comment_marker(&after[i..]));
+        let above = line > 0 && is_comment_marker(self.line_text(src, line - 1).trim_start());
+        trailing || above
     }
+}
+
+/// Whether comment text carries the ignore marker as a word of its own.
+fn is_comment_marker(comment: &str) -> bool {
+    let is_comment =
+        comment.starts_with('#') || comment.starts_with("//") || comment.starts_with("/*");
+    is_comment
+        && IGNORE_MARKERS.iter().any(|m| {
+            comment.match_indices(m).any(|(i, _)| {
+                comment[i + m.len()..]
+                    .chars()
+                    .next()
+                    .is_none_or(|c| c.is_whitespace() || c == '*')
+            })
+        })
 }
 
 #[cfg(test)]
@@ -282,6 +300,14 @@ mod tests {
         assert_eq!(f.len(), 1);
         assert_eq!(&src[f[0].span.clone()], "nginx:1.25");
         assert_eq!(f[0].column, 9 - 1);
+    }
+
+    #[test]
+    fn inline_ignore_is_a_comment_word_never_the_next_line() {
+        let src = "- image: a:1  # imagepin: ignore\n- image: redis:7\n- image: b:1 # imagepin:ignore-not\n- image: 'c # imagepin: ignore'\n";
+        let f = scan_source(Path::new("a.yaml"), src, FileKind::Yaml).unwrap();
+        let texts: Vec<_> = f.iter().map(|f| f.text.as_str()).collect();
+        assert_eq!(texts, ["redis:7", "b:1", "c # imagepin: ignore"]);
     }
 
     #[test]
