@@ -32,6 +32,8 @@ pub enum Fault {
 }
 
 struct State {
+    /// Added before every answer (a network far away).
+    latency: Duration,
     /// (fault, remaining times)
     faults: Vec<(Fault, usize)>,
     /// (method, path) of every request seen.
@@ -46,9 +48,19 @@ pub struct FaultProxy {
 impl FaultProxy {
     /// Start a proxy to `upstream` (`127.0.0.1:PORT`) applying `faults` in order.
     pub fn start(upstream: &str, faults: Vec<(Fault, usize)>) -> FaultProxy {
+        Self::start_with_latency(upstream, faults, Duration::ZERO)
+    }
+
+    /// The same, adding `latency` before every answer.
+    pub fn start_with_latency(
+        upstream: &str,
+        faults: Vec<(Fault, usize)>,
+        latency: Duration,
+    ) -> FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
         let port = listener.local_addr().expect("addr").port();
         let state = Arc::new(Mutex::new(State {
+            latency,
             faults,
             seen: Vec::new(),
         }));
@@ -128,18 +140,22 @@ fn serve(conn: TcpStream, upstream: &str, state: &Mutex<State>) {
     let mut reader = BufReader::new(conn.try_clone().expect("clone"));
     let mut conn = conn;
     while let Some(req) = read_request(&mut reader) {
-        let fault = {
+        let (fault, latency) = {
             let mut s = state.lock().expect("state");
             s.seen.push((req.method.clone(), req.path.clone()));
-            if req.path.contains("/manifests/") {
+            let fault = if req.path.contains("/manifests/") {
                 s.faults.iter_mut().find(|(_, n)| *n > 0).map(|(f, n)| {
                     *n -= 1;
                     f.clone()
                 })
             } else {
                 None
-            }
+            };
+            (fault, s.latency)
         };
+        if !latency.is_zero() {
+            thread::sleep(latency);
+        }
         let reply = match fault {
             Some(Fault::TooManyRequests(secs)) => simple(429, &format!("Retry-After: {secs}\r\n")),
             Some(Fault::Unavailable) => simple(503, ""),
