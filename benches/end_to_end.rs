@@ -115,12 +115,23 @@ fn resolution() {
     let proxy = FaultProxy::start_with_latency(&reg.host(), vec![], latency);
     let started = Instant::now();
     let dry = Command::new(bin())
-        .args(["fix", "-q", "--dry-run", "--mirror", &format!("docker.io={}", proxy.url())])
+        .args([
+            "fix",
+            "-q",
+            "--dry-run",
+            "--mirror",
+            &format!("docker.io={}", proxy.url()),
+        ])
         .current_dir(tree.path())
         .output()
         .expect("run imagepin");
     let dry_wall = started.elapsed();
-    assert_eq!(dry.status.code(), Some(0), "{}", String::from_utf8_lossy(&dry.stderr));
+    assert_eq!(
+        dry.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
 
     let proxy = FaultProxy::start_with_latency(&reg.host(), vec![], latency);
     let started = Instant::now();
@@ -153,7 +164,10 @@ fn resolution() {
         "imagepin fix wall time        {:>8.3} s",
         wall.as_secs_f64()
     );
-    println!("  of which --dry-run (no writes) {:>7.3} s", dry_wall.as_secs_f64());
+    println!(
+        "  of which --dry-run (no writes) {:>7.3} s",
+        dry_wall.as_secs_f64()
+    );
     println!(
         "sequential HEAD loop (floor)  {:>8.3} s",
         floor.as_secs_f64()

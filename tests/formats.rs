@@ -93,3 +93,17 @@ fn unknown_config_keys_are_a_usage_error_naming_the_key() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("exclued"), "{}", stderr(&out));
 }
+
+/// Valid YAML that the tree-sitter grammar cannot parse (a multi-line quoted scalar in a
+/// flow sequence, as in Argo's examples) is read by the fallback, not skipped.
+#[test]
+fn valid_yaml_outside_the_grammar_is_still_pinned() {
+    let check = imagepin(&golden("grammar-gap").join("input"), &["check"]);
+    assert!(!stderr(&check).contains("warning"), "{}", stderr(&check));
+    assert!(
+        stderr(&check).contains("2 references"),
+        "{}",
+        stderr(&check)
+    );
+    assert_golden(&seed(), "grammar-gap");
+}

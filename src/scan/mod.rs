@@ -13,6 +13,7 @@ pub mod gitlab;
 pub mod helm;
 pub mod kustomize;
 pub mod yaml;
+pub mod yaml_fallback;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};

@@ -117,6 +117,11 @@ fn parse(src: &str) -> Option<Tree> {
     })
 }
 
+/// Whether the tree-sitter grammar reads `src` without error.
+pub(super) fn grammar_accepts(src: &str) -> bool {
+    parse(src).is_some_and(|t| !t.root_node().has_error())
+}
+
 /// Find the image references in a YAML (or JSON) text read from `path`.
 pub fn scan(src: &str, path: &Path) -> Result<Vec<Candidate>, YamlError> {
     let tree = parse(src).ok_or_else(|| YamlError {
@@ -125,6 +130,10 @@ pub fn scan(src: &str, path: &Path) -> Result<Vec<Candidate>, YamlError> {
     })?;
     let root = tree.root_node();
     if root.has_error() {
+        // Valid YAML the grammar cannot read still gets the generic rule.
+        if let Some(found) = super::yaml_fallback::scan(src) {
+            return Ok(found);
+        }
         let line = first_error_line(root);
         return Err(YamlError {
             line,
