@@ -6,10 +6,9 @@
 //! index.
 
 use std::collections::HashMap;
-use std::io;
 use std::path::PathBuf;
 
-use super::{Apply, Mode, Outcome, Planned, Session, carry_out};
+use super::{Apply, Mode, Outcome, Planned, Session, carry_out_all, count};
 use crate::cli::{OutputFormat, RunError};
 use crate::config::{RegistrySettings, ScanSettings};
 use crate::finding::{DigestField, Finding, PinSite};
@@ -146,25 +145,17 @@ pub fn run(
         ));
     }
 
-    let mut out = io::stdout().lock();
     let apply = Apply {
         mode,
         ignore: &scan_settings.ignore,
         edits_pin: true,
     };
-    let mut rows = Vec::new();
-    let mut changed_files = 0usize;
-    for file in &scan.files {
-        let (file_rows, changed) = carry_out(file, plan_file(file, &results), &apply, &mut out);
-        changed_files += usize::from(changed);
-        rows.extend(file_rows);
-    }
-    drop(out);
+    let (rows, changed) = carry_out_all(&scan.files, &apply, |file| plan_file(file, &results));
     super::print(Command::Fix, &rows, format, false, mode == Mode::Diff)?;
 
-    let count = |a: &[Action]| rows.iter().filter(|r| a.contains(&r.action)).count();
-    let pinned = count(&[Action::Pinned, Action::WouldPin]);
-    let failed = count(&[Action::Failed]);
+    let pinned = count(&rows, &[Action::Pinned, Action::WouldPin]);
+    let failed = count(&rows, &[Action::Failed]);
+    let changed_files = changed.len();
     let verb = if mode == Mode::Write {
         "pinned"
     } else {

@@ -131,6 +131,31 @@ pub struct Apply<'s> {
     pub edits_pin: bool,
 }
 
+/// Carry out every file's plan, in path order. Returns all rows and the files that
+/// changed (or would).
+pub fn carry_out_all<'a>(
+    files: &'a [ScannedFile],
+    apply: &Apply<'_>,
+    plan: impl Fn(&'a ScannedFile) -> Vec<Planned<'a>>,
+) -> (Vec<Row<'a>>, Vec<std::path::PathBuf>) {
+    let mut out = std::io::stdout().lock();
+    let mut rows = Vec::new();
+    let mut changed_files = Vec::new();
+    for file in files {
+        let (file_rows, changed) = carry_out(file, plan(file), apply, &mut out);
+        if changed {
+            changed_files.push(file.path.clone());
+        }
+        rows.extend(file_rows);
+    }
+    (rows, changed_files)
+}
+
+/// How many rows ended in one of `actions`.
+pub fn count(rows: &[Row<'_>], actions: &[Action]) -> usize {
+    rows.iter().filter(|r| actions.contains(&r.action)).count()
+}
+
 /// Carry out one file's planned edits. Rows whose edit could not be applied or written
 /// become failures; in dry-run and diff modes done actions become "would" actions.
 /// Returns the rows and whether the file changed (or would).

@@ -5,10 +5,9 @@
 //! follow; unpinned references are left to `fix`. `--commit` records the change in git.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io;
 use std::path::PathBuf;
 
-use super::{Apply, Mode, Outcome, Planned, Session, carry_out};
+use super::{Apply, Mode, Outcome, Planned, Session, carry_out_all, count};
 use crate::cli::{OutputFormat, RunError};
 use crate::config::{RegistrySettings, ScanSettings};
 use crate::finding::{DigestField, Finding, PinSite, Status};
@@ -146,25 +145,15 @@ pub fn run(
         }),
     };
 
-    let mut out = io::stdout().lock();
     let apply = Apply {
         mode,
         ignore: &scan_settings.ignore,
         edits_pin: false,
     };
-    let mut rows = Vec::new();
-    let mut changed_files = Vec::new();
-    for file in &scan.files {
-        let (file_rows, changed) = carry_out(file, plan_file(file, &moves), &apply, &mut out);
-        if changed {
-            changed_files.push(file.path.clone());
-        }
-        rows.extend(file_rows);
-    }
-    drop(out);
+    let (rows, changed_files) = carry_out_all(&scan.files, &apply, |file| plan_file(file, &moves));
     super::print(Command::Update, &rows, format, false, mode == Mode::Diff)?;
 
-    let count = |a: &[Action]| rows.iter().filter(|r| a.contains(&r.action)).count();
+    let count = |a: &[Action]| count(&rows, a);
     let updated = count(&[Action::Updated, Action::WouldUpdate]);
     let failed = count(&[Action::Failed]);
     let unpinned = findings().filter(|f| f.status.needs_pin()).count();

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
-use reqwest::{RequestBuilder, Response, StatusCode};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use sha2::{Digest as _, Sha256};
 use tokio::sync::OnceCell;
 
@@ -141,6 +141,21 @@ impl Client {
         self.http_with_ca.get(&host).unwrap_or(&self.http)
     }
 
+    /// A manifest request accepting all four manifest types.
+    fn manifest_request(
+        &self,
+        ep: &Endpoint,
+        method: Method,
+        url: &str,
+        authorization: Option<&str>,
+    ) -> RequestBuilder {
+        let req = self
+            .http_for(ep)
+            .request(method, url)
+            .header(ACCEPT, MANIFEST_TYPES.join(", "));
+        with_auth(req, authorization)
+    }
+
     /// The digest `reference` (a tag or digest) points to in `repository`.
     pub async fn head_manifest(
         &self,
@@ -152,12 +167,7 @@ impl Client {
         let url = ep.manifest_url(repository, reference);
         let resp = self
             .send(ep, Kind::Head, || {
-                with_auth(
-                    self.http_for(ep)
-                        .head(&url)
-                        .header(ACCEPT, MANIFEST_TYPES.join(", ")),
-                    authorization.as_deref(),
-                )
+                self.manifest_request(ep, Method::HEAD, &url, authorization.as_deref())
             })
             .await?;
         let status = resp.status();
@@ -217,12 +227,7 @@ impl Client {
         let url = ep.manifest_url(repository, reference);
         let resp = self
             .send(ep, Kind::Get, || {
-                with_auth(
-                    self.http_for(ep)
-                        .get(&url)
-                        .header(ACCEPT, MANIFEST_TYPES.join(", ")),
-                    authorization.as_deref(),
-                )
+                self.manifest_request(ep, Method::GET, &url, authorization.as_deref())
             })
             .await?;
         let status = resp.status();
