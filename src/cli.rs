@@ -189,6 +189,7 @@ impl RegistryArgs {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     report::set_quiet(cli.quiet);
+    crate::rewrite::exit_cleanly_on_interrupt();
     if cli.verbose > 0 {
         let level = if cli.verbose > 1 {
             tracing::Level::DEBUG

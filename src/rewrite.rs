@@ -6,6 +6,24 @@ use std::fs;
 use std::io::{self, Write};
 use std::ops::Range;
 use std::path::Path;
+use std::sync::Mutex;
+
+/// Held for the whole of every write. An interrupt (Ctrl-C) takes it before exiting, so
+/// it never lands between creating a temporary file and renaming it: every file is
+/// either as it was or fully rewritten, and no temporary file is left behind.
+static WRITING: Mutex<()> = Mutex::new(());
+
+/// Install the interrupt handler: wait for a write in progress, then exit with 130.
+pub fn exit_cleanly_on_interrupt() {
+    let _ = ctrlc::set_handler(|| {
+        let _held = WRITING.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = writeln!(
+            io::stderr(),
+            "interrupted; every file is either unchanged or fully written"
+        );
+        std::process::exit(130);
+    });
+}
 
 /// Replace the bytes at `span` with `replacement` (an empty span inserts).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +82,7 @@ pub enum WriteError {
 /// rename, keeping the file's permissions. `original` is what the file held when it
 /// was read: if someone changed it since, nothing is written.
 pub fn write_atomic(path: &Path, original: &[u8], contents: &[u8]) -> Result<(), WriteError> {
+    let _writing = WRITING.lock().unwrap_or_else(|p| p.into_inner());
     let meta = fs::symlink_metadata(path)?;
     if meta.file_type().is_symlink() {
         return Err(WriteError::Symlink);
