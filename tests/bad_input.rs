@@ -7,22 +7,9 @@ mod support;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
-use std::process::{Command, Output};
 
+use support::golden::{imagepin, stderr};
 use support::registry::TestRegistry;
-
-fn imagepin(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_imagepin"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run imagepin")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 #[test]
 fn binary_and_non_utf8_files_are_skipped_with_file_and_line() {

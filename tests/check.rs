@@ -3,19 +3,13 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
 mod support;
 
-fn imagepin(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_imagepin"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run imagepin")
-}
+use support::golden::imagepin;
 
 fn testdata(rel: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

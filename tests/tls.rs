@@ -4,22 +4,9 @@
 mod support;
 
 use std::fs;
-use std::path::Path;
-use std::process::{Command, Output};
 
+use support::golden::{imagepin, stderr};
 use support::registry::TestRegistry;
-
-fn imagepin(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_imagepin"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run imagepin")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 #[test]
 fn a_registry_with_a_private_ca_is_trusted_per_host() {
