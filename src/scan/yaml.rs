@@ -194,46 +194,83 @@ fn image_fields(
 ) {
     // Anchors seen so far in this document: name → span of the anchored scalar.
     let mut anchors: HashMap<&str, Range<usize>> = HashMap::new();
-    // Depth-first, in document order, without recursion (deeply nested input is fine).
-    let mut stack: Vec<(Node<'_>, bool)> = vec![(doc, false)];
-    while let Some((node, excluded)) = stack.pop() {
-        let mut child_excluded = excluded;
-        match node.kind() {
-            "flow_node" | "block_node" => {
-                if let Some(name) = anchor_name(node, src)
-                    && let Some(span) = scalar_span(node)
-                {
-                    anchors.insert(name, span);
-                }
+    let kinds = Kinds::of(doc);
+    // Depth-first, in document order, with a cursor: no recursion (deeply nested input
+    // is fine) and no allocation per node. `excluded_at` holds the depths at which an
+    // excluded key's subtree began.
+    let mut cursor = doc.walk();
+    let mut excluded_at: Vec<usize> = Vec::new();
+    let mut depth = 0usize;
+    'walk: loop {
+        let node = cursor.node();
+        let kind = node.kind_id();
+        let mut excludes = false;
+        if (kind == kinds.flow_node || kind == kinds.block_node) && node.child_count() > 1 {
+            if let Some(name) = anchor_name(node, src)
+                && let Some(span) = scalar_span(node)
+            {
+                anchors.insert(name, span);
             }
-            "block_mapping_pair" | "flow_pair" => {
-                let key = node
-                    .child_by_field_name("key")
-                    .and_then(|k| scalar_text(k, src));
-                if let Some(key) = key {
-                    if excluded_parents.contains(&key) {
-                        child_excluded = true;
-                    } else if key == "image"
-                        && !excluded
-                        && let Some(value) = node.child_by_field_name("value")
+        } else if kind == kinds.block_pair || kind == kinds.flow_pair {
+            let key = node
+                .child_by_field_name("key")
+                .and_then(|k| scalar_text(k, src));
+            if let Some(key) = key {
+                if excluded_parents.contains(&key) {
+                    excludes = true;
+                } else if key == "image"
+                    && excluded_at.is_empty()
+                    && let Some(value) = node.child_by_field_name("value")
+                {
+                    let span = scalar_span(value)
+                        .or_else(|| alias_name(value, src).and_then(|a| anchors.get(a).cloned()));
+                    if let Some(span) = span
+                        && !(format == Format::Yaml && looks_like_file(&src[span.clone()]))
                     {
-                        let span = scalar_span(value).or_else(|| {
-                            alias_name(value, src).and_then(|a| anchors.get(a).cloned())
-                        });
-                        if let Some(span) = span
-                            && !(format == Format::Yaml && looks_like_file(&src[span.clone()]))
-                        {
-                            out.push(Candidate::inline(span, format));
-                        }
+                        out.push(Candidate::inline(span, format));
                     }
                 }
             }
-            _ => {}
         }
-        let mut cursor = node.walk();
-        let children: Vec<Node<'_>> = node.named_children(&mut cursor).collect();
-        for child in children.into_iter().rev() {
-            stack.push((child, child_excluded));
+        if cursor.goto_first_child() {
+            depth += 1;
+            if excludes {
+                excluded_at.push(depth);
+            }
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                continue 'walk;
+            }
+            if !cursor.goto_parent() {
+                break 'walk;
+            }
+            if excluded_at.last() == Some(&depth) {
+                excluded_at.pop();
+            }
+            depth -= 1;
+        }
+    }
+}
+
+/// Node kind ids the walk compares, looked up once per document.
+struct Kinds {
+    flow_node: u16,
+    block_node: u16,
+    block_pair: u16,
+    flow_pair: u16,
+}
+
+impl Kinds {
+    fn of(node: Node<'_>) -> Kinds {
+        let lang = node.language();
+        let id = |name: &str| lang.id_for_node_kind(name, true);
+        Kinds {
+            flow_node: id("flow_node"),
+            block_node: id("block_node"),
+            block_pair: id("block_mapping_pair"),
+            flow_pair: id("flow_pair"),
         }
     }
 }
