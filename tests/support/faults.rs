@@ -29,6 +29,11 @@ pub enum Fault {
     CorruptBody,
     /// Forward, adding this header line to the answer.
     AddHeader(String),
+    /// Answer this instead: status, extra header lines (each ending in CRLF), body.
+    Canned(u16, String, Vec<u8>),
+    /// Answer the `GET /v2/` ping with this status and header lines (applies to the
+    /// ping, not to manifest requests).
+    Ping(u16, String),
 }
 
 struct State {
@@ -143,11 +148,15 @@ fn serve(conn: TcpStream, upstream: &str, state: &Mutex<State>) {
         let (fault, latency) = {
             let mut s = state.lock().expect("state");
             s.seen.push((req.method.clone(), req.path.clone()));
-            let fault = if req.path.contains("/manifests/") {
-                s.faults.iter_mut().find(|(_, n)| *n > 0).map(|(f, n)| {
-                    *n -= 1;
-                    f.clone()
-                })
+            let ping = req.path == "/v2/";
+            let fault = if req.path.contains("/manifests/") || ping {
+                s.faults
+                    .iter_mut()
+                    .find(|(f, n)| *n > 0 && matches!(f, Fault::Ping(..)) == ping)
+                    .map(|(f, n)| {
+                        *n -= 1;
+                        f.clone()
+                    })
             } else {
                 None
             };
@@ -167,6 +176,18 @@ fn serve(conn: TcpStream, upstream: &str, state: &Mutex<State>) {
                 thread::sleep(d);
                 forward(&req, upstream, None)
             }
+            Some(Fault::Canned(status, headers, body)) => {
+                let mut reply = format!(
+                    "HTTP/1.1 {status} Canned\r\n{headers}Content-Length: {}\r\n\r\n",
+                    body.len()
+                )
+                .into_bytes();
+                if req.method != "HEAD" {
+                    reply.extend_from_slice(&body);
+                }
+                reply
+            }
+            Some(Fault::Ping(status, headers)) => simple(status, &headers),
             other => forward(&req, upstream, other),
         };
         if conn.write_all(&reply).is_err() {
