@@ -8,6 +8,7 @@ pub mod credentials;
 pub mod endpoint;
 pub mod platform;
 pub mod resolver;
+mod wire;
 
 pub use client::{Client, RequestStats};
 pub use endpoint::{Endpoint, HostSettings, Routing};

@@ -1,0 +1,199 @@
+//! What travels on the wire and what a failure means: header access, digest checks,
+//! bounded body reads, backoff and `Retry-After`, and the error texts that tell the user
+//! what went wrong (DNS, TLS, timeouts, 404s) — shared by the client's calls.
+
+use std::error::Error as _;
+use std::time::Duration;
+
+use reqwest::header::{AUTHORIZATION, RETRY_AFTER};
+use reqwest::{RequestBuilder, Response, StatusCode};
+use sha2::{Digest as _, Sha256};
+
+use super::{Endpoint, RegistryError};
+
+/// Attempts per request before giving up (first try included).
+pub(super) const MAX_ATTEMPTS: u32 = 4;
+/// Longest wait imagepin accepts from `Retry-After` or backoff.
+pub(super) const MAX_WAIT: Duration = Duration::from_secs(60);
+/// Largest manifest body read.
+pub(super) const MAX_MANIFEST_BYTES: usize = 4 << 20;
+
+/// Read a body of at most `MAX_MANIFEST_BYTES`, hashing it on the way.
+pub(super) async fn read_hashed(
+    ep: &Endpoint,
+    mut resp: Response,
+    what: &str,
+) -> Result<(Vec<u8>, String), RegistryError> {
+    let mut hasher = Sha256::new();
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| network(ep, &e))? {
+        if body.len() + chunk.len() > MAX_MANIFEST_BYTES {
+            return Err(protocol(
+                ep,
+                format!("{what} is larger than {MAX_MANIFEST_BYTES} bytes"),
+            ));
+        }
+        hasher.update(&chunk);
+        body.extend_from_slice(&chunk);
+    }
+    Ok((body, format!("sha256:{}", hex(&hasher.finalize()))))
+}
+
+/// A URL for logs: query strings (token scopes) kept, any userinfo dropped.
+pub(super) fn redacted_url(url: &reqwest::Url) -> String {
+    let mut u = url.clone();
+    let _ = u.set_username("");
+    let _ = u.set_password(None);
+    u.to_string()
+}
+
+pub(super) fn with_auth(req: RequestBuilder, authorization: Option<&str>) -> RequestBuilder {
+    match authorization {
+        Some(a) => req.header(AUTHORIZATION, a),
+        None => req,
+    }
+}
+
+pub(super) fn header(resp: &Response, name: &str) -> Option<String> {
+    resp.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.trim().to_string())
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is treated as "a while": backoff).
+pub(super) fn retry_after(resp: &Response) -> Option<Duration> {
+    let secs: u64 = header(resp, RETRY_AFTER.as_str())?.parse().ok()?;
+    Some(Duration::from_secs(secs))
+}
+
+/// 250 ms, 500 ms, 1 s … with up to 50 % jitter.
+pub(super) fn backoff(attempt: u32) -> Duration {
+    let base = 250u64 << attempt.saturating_sub(1).min(8);
+    let jitter = fastrand::u64(0..=base / 2);
+    Duration::from_millis(base + jitter).min(MAX_WAIT)
+}
+
+/// Only `sha256:` + 64 lowercase hex (or sha512: + 128) is written into files.
+pub fn validate_digest(digest: &str) -> Result<(), String> {
+    let ok = |hex: &str, len: usize| {
+        hex.len() == len
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    let valid = match digest.split_once(':') {
+        Some(("sha256", hex)) => ok(hex, 64),
+        Some(("sha512", hex)) => ok(hex, 128),
+        _ => false,
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "registry sent a malformed or unsupported digest {digest:?}"
+        ))
+    }
+}
+
+pub(super) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub(super) fn status_error(
+    ep: &Endpoint,
+    repository: &str,
+    reference: &str,
+    status: StatusCode,
+    url: &str,
+) -> RegistryError {
+    match status {
+        StatusCode::NOT_FOUND => RegistryError::NotFound {
+            registry: ep.label(),
+            what: format!("{repository}:{reference}"),
+        },
+        StatusCode::TOO_MANY_REQUESTS => RegistryError::RateLimited {
+            registry: ep.label(),
+            attempts: MAX_ATTEMPTS,
+        },
+        s => RegistryError::Status {
+            registry: ep.label(),
+            status: s.as_u16(),
+            url: url.to_string(),
+        },
+    }
+}
+
+pub(super) fn protocol(ep: &Endpoint, message: String) -> RegistryError {
+    RegistryError::Protocol {
+        registry: ep.label(),
+        message,
+    }
+}
+
+pub(super) fn network(ep: &Endpoint, e: &reqwest::Error) -> RegistryError {
+    let causes = chain(e);
+    let lower = causes.to_ascii_lowercase();
+    let host = ep.credential_host();
+    let what = if lower.contains("dns error") {
+        format!("cannot resolve the host name {host} (DNS)")
+    } else if lower.contains("certificate") || lower.contains("tls") {
+        format!(
+            "TLS handshake with {host} failed; for a private CA add `registries: {{\"{host}\": {{ca: FILE}}}}` to .imagepin.yaml"
+        )
+    } else if e.is_timeout() {
+        format!("timed out talking to {host}")
+    } else if e.is_connect() {
+        format!("cannot connect to {host}")
+    } else {
+        format!("request to {host} failed")
+    };
+    RegistryError::Network {
+        registry: ep.label(),
+        message: format!("{what} ({}): {causes}", ep.base),
+    }
+}
+
+/// DNS and certificate failures do not go away by asking again.
+pub(super) fn is_permanent(e: &reqwest::Error) -> bool {
+    let lower = chain(e).to_ascii_lowercase();
+    lower.contains("dns error") || lower.contains("certificate")
+}
+
+/// An error with its causes, so TLS and DNS failures say what they are. URLs are left
+/// out: they are already named, and a token URL is not worth repeating.
+pub(super) fn chain(e: &reqwest::Error) -> String {
+    let mut parts = Vec::new();
+    let mut source = e.source();
+    while let Some(s) = source {
+        parts.push(s.to_string());
+        source = s.source();
+    }
+    if parts.is_empty() {
+        e.to_string()
+    } else {
+        parts.join(": ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_are_checked() {
+        assert!(validate_digest(&format!("sha256:{}", "0".repeat(64))).is_ok());
+        assert!(validate_digest(&format!("sha256:{}", "A".repeat(64))).is_err());
+        assert!(validate_digest(&format!("md5:{}", "0".repeat(32))).is_err());
+        assert!(validate_digest("sha256:abc").is_err());
+        assert!(validate_digest("sha256:../../etc").is_err());
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert!(backoff(1) >= Duration::from_millis(250));
+        assert!(backoff(1) <= Duration::from_millis(375));
+        assert!(backoff(3) >= Duration::from_secs(1));
+        assert!(backoff(30) <= MAX_WAIT);
+    }
+}
