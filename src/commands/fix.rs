@@ -162,8 +162,13 @@ pub fn run(
         "would pin"
     };
     let requests = session.as_ref().map(Session::requests).unwrap_or_default();
+    let looked_up = rows
+        .iter()
+        .filter(|r| !matches!(r.action, Action::Reported | Action::Unchanged))
+        .count();
+    let cached = looked_up.saturating_sub(unique);
     report::summary(&format!(
-        "{verb} {pinned} references in {changed_files} files; {failed} failed; {unique} unique references{requests}"
+        "{verb} {pinned} references in {changed_files} files; {failed} failed; {unique} unique references ({cached} answered from this run's cache){requests}"
     ));
     Ok(if failed > 0 {
         Outcome::Problems
