@@ -8,7 +8,7 @@
 use tree_sitter::Node;
 
 use super::Candidate;
-use super::yaml::{get, is_mapping, items, pairs, value_span};
+use super::yaml::{assemble, field_text, get, is_mapping, items, pairs, value_span};
 use crate::finding::{DigestField, Format, PinSite, Status};
 
 pub fn scan(doc: Node<'_>, src: &str, out: &mut Vec<Candidate>) {
@@ -45,31 +45,19 @@ pub fn scan(doc: Node<'_>, src: &str, out: &mut Vec<Candidate>) {
 }
 
 fn split_image(node: Node<'_>, src: &str) -> Option<Candidate> {
-    let text_of = |key: &str| {
-        get(node, src, key)
-            .and_then(value_span)
-            .map(|s| &src[s])
-            .filter(|t| !t.is_empty() && *t != "null" && *t != "~")
-    };
+    let text_of = |key: &str| field_text(node, src, key);
     let span = get(node, src, "repository").and_then(value_span)?;
     let repository = &src[span.clone()];
     if repository.is_empty() {
         return None;
     }
-    let mut text = match text_of("registry") {
+    let name = match text_of("registry") {
         Some(registry) => format!("{registry}/{repository}"),
         None => repository.to_string(),
     };
     let tag = text_of("tag");
-    if let Some(tag) = tag {
-        text.push(':');
-        text.push_str(tag);
-    }
     let digest = text_of("digest");
-    if let Some(digest) = digest {
-        text.push('@');
-        text.push_str(digest);
-    }
+    let text = assemble(&name, tag, digest);
     let fields = pairs(node, src);
     let pin = match fields.iter().find(|(k, _, _)| *k == "digest") {
         Some((_, _, Some(value))) => match value_span(*value) {

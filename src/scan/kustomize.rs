@@ -7,7 +7,7 @@
 use tree_sitter::Node;
 
 use super::Candidate;
-use super::yaml::{content, get, is_mapping, items, pairs, value_span};
+use super::yaml::{assemble, content, field_text, get, is_mapping, items, pairs, value_span};
 use crate::finding::{DigestField, Format, PinSite, Status};
 
 pub fn scan(root: Option<Node<'_>>, src: &str, out: &mut Vec<Candidate>) {
@@ -16,28 +16,15 @@ pub fn scan(root: Option<Node<'_>>, src: &str, out: &mut Vec<Candidate>) {
     };
     for entry in items(images).into_iter().filter(|e| is_mapping(*e)) {
         let field = |key: &str| get(entry, src, key).and_then(value_span);
-        let text_of = |key: &str| {
-            field(key)
-                .map(|s| &src[s])
-                .filter(|t| !t.is_empty() && !matches!(*t, "null" | "~" | "Null" | "NULL"))
-        };
         let Some(span) = field("newName")
             .or_else(|| field("name"))
             .filter(|s| !s.is_empty())
         else {
             continue;
         };
-        let mut text = src[span.clone()].to_string();
-        let tag = text_of("newTag");
-        if let Some(tag) = tag {
-            text.push(':');
-            text.push_str(tag);
-        }
-        let digest = text_of("digest");
-        if let Some(digest) = digest {
-            text.push('@');
-            text.push_str(digest);
-        }
+        let tag = field_text(entry, src, "newTag");
+        let digest = field_text(entry, src, "digest");
+        let text = assemble(&src[span.clone()], tag, digest);
         let status = (tag.is_none() && digest.is_none()).then(|| {
             (
                 Status::Templated,

@@ -431,6 +431,28 @@ pub(super) fn all_pairs<'t, 's>(doc: Node<'t>, src: &'s str) -> Vec<(&'s str, No
     out
 }
 
+/// The text of a mapping's scalar field, unless empty or null (`""`, `null`, `~`).
+pub(super) fn field_text<'s>(node: Node<'_>, src: &'s str, key: &str) -> Option<&'s str> {
+    get(node, src, key)
+        .and_then(value_span)
+        .map(|s| &src[s])
+        .filter(|t| !t.is_empty() && !matches!(*t, "null" | "Null" | "NULL" | "~"))
+}
+
+/// `name[:tag][@digest]`: the reference that split fields (Helm, Kustomize) make.
+pub(super) fn assemble(name: &str, tag: Option<&str>, digest: Option<&str>) -> String {
+    let mut text = name.to_string();
+    if let Some(tag) = tag {
+        text.push(':');
+        text.push_str(tag);
+    }
+    if let Some(digest) = digest {
+        text.push('@');
+        text.push_str(digest);
+    }
+    text
+}
+
 /// Whether a node holds a mapping.
 pub(super) fn is_mapping(node: Node<'_>) -> bool {
     content(node).is_some_and(|c| matches!(c.kind(), "block_mapping" | "flow_mapping"))
