@@ -21,13 +21,18 @@ fn imagepin(dir: &Path, reg: &TestRegistry, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_imagepin"))
         .args(&all)
         .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "test")
-        .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
-        .env("GIT_COMMITTER_NAME", "test")
-        .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
+        .envs(GIT_IDENTITY)
         .output()
         .expect("run imagepin")
 }
+
+/// A committer identity for the temporary repositories (CI machines have none).
+const GIT_IDENTITY: [(&str, &str); 4] = [
+    ("GIT_AUTHOR_NAME", "test"),
+    ("GIT_AUTHOR_EMAIL", "test@example.invalid"),
+    ("GIT_COMMITTER_NAME", "test"),
+    ("GIT_COMMITTER_EMAIL", "test@example.invalid"),
+];
 
 fn err(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
@@ -41,10 +46,7 @@ fn git(dir: &Path, args: &[&str]) -> String {
     let o = Command::new("git")
         .args(args)
         .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "test")
-        .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
-        .env("GIT_COMMITTER_NAME", "test")
-        .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
+        .envs(GIT_IDENTITY)
         .output()
         .expect("git");
     assert!(

@@ -13,7 +13,7 @@ use crate::cli::{OutputFormat, RunError};
 use crate::config::{RegistrySettings, ScanSettings};
 use crate::finding::{DigestField, Finding, PinSite};
 use crate::registry::platform::{self, Platform};
-use crate::registry::{Endpoint, RegistryError, Resolutions, Target};
+use crate::registry::{RegistryError, Resolutions, Target};
 use crate::report::{self, Action, Command, Row};
 use crate::rewrite::Edit;
 use crate::walk::{self, ScannedFile};
@@ -65,18 +65,13 @@ pub fn pin_edit(f: &Finding, digest: &str) -> Result<(Edit, String), String> {
 }
 
 /// Narrow multi-arch answers to one platform's manifest (`--platform`).
-async fn narrow_to_platform(
-    session: &Session,
-    settings: &RegistrySettings,
-    results: &mut Resolutions,
-    platform: &Platform,
-) {
+async fn narrow_to_platform(session: &Session, results: &mut Resolutions, platform: &Platform) {
     for (target, result) in results.iter_mut() {
         let index_digest = match result {
             Ok(head) if platform::is_index(head.media_type.as_deref()) => head.digest.clone(),
             _ => continue,
         };
-        let ep = Endpoint::for_registry(&target.registry, &settings.routing);
+        let ep = session.resolver.endpoint(&target.registry);
         *result = match session
             .client
             .manifest(&ep, &target.repository, &index_digest)
@@ -131,7 +126,7 @@ pub fn run(
         Some(s) => s.block_on(async {
             let mut results = s.resolver.resolve_all(targets).await;
             if let Some(p) = platform {
-                narrow_to_platform(s, settings, &mut results, p).await;
+                narrow_to_platform(s, &mut results, p).await;
             }
             results
         }),

@@ -133,7 +133,7 @@ pub fn run(
             for (target, old) in &pins {
                 let result = match tags.get(target) {
                     Some(Ok(new)) => {
-                        let ep = Endpoint::for_registry(&target.registry, &settings.routing);
+                        let ep = s.resolver.endpoint(&target.registry);
                         repin(s, &ep, target, old, new).await
                     }
                     Some(Err(e)) => Err(e.clone()),

@@ -11,7 +11,7 @@ use crate::cli::{OutputFormat, RunError};
 use crate::config::{RegistrySettings, ScanSettings};
 use crate::finding::Finding;
 use crate::registry::platform;
-use crate::registry::{Endpoint, RegistryError, Target};
+use crate::registry::{RegistryError, Target};
 use crate::report::{self, Action, Command, Row, short_digest};
 use crate::walk;
 
@@ -64,7 +64,7 @@ pub fn run(
             for (target, head) in heads {
                 let now = match head {
                     Ok(h) if platform::is_index(h.media_type.as_deref()) => {
-                        let ep = Endpoint::for_registry(&target.registry, &settings.routing);
+                        let ep = s.resolver.endpoint(&target.registry);
                         match s.client.manifest(&ep, &target.repository, &h.digest).await {
                             Ok((body, _)) => Ok(TagNow {
                                 entries: platform::index_entries(&body)
