@@ -145,4 +145,10 @@ fn alias_bombs_and_deep_nesting_stay_bounded() {
     assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("bomb.yaml:10:8: mutable"), "{text}");
+    // Nesting no manifest comes near is refused with its line, not read half-way.
+    assert!(
+        stderr(&o).contains("deep.yaml:2: nested deeper than 200 levels"),
+        "{}",
+        stderr(&o)
+    );
 }

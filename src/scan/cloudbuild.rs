@@ -1,10 +1,8 @@
 //! Google Cloud Build (`cloudbuild.yaml`): each `steps[*].name` is the image the step
 //! runs. The top-level `images:` list names images the build pushes: not inputs.
 
-use tree_sitter::Node;
-
 use super::Candidate;
-use super::yaml::{get, items, scalar_span};
+use super::yaml_tree::{Node, get, items, scalar_span};
 use crate::finding::Format;
 
 pub fn scan(root: Option<Node<'_>>, src: &str, out: &mut Vec<Candidate>) {

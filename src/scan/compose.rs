@@ -2,10 +2,8 @@
 //! locally and only tags it with the name, so the name is reported as `local`, never
 //! looked up or pinned.
 
-use tree_sitter::Node;
-
 use super::Candidate;
-use super::yaml::{get, pairs, scalar_span};
+use super::yaml_tree::{Node, get, pairs, scalar_span};
 use crate::finding::Status;
 
 pub fn mark_build_outputs(root: Option<Node<'_>>, src: &str, found: &mut [Candidate]) {

@@ -4,10 +4,8 @@
 //! in `runs.image: docker://IMAGE`, where any other value is a Dockerfile to build.
 //! `uses: owner/repo@ref` is an action, not an image. `${{ … }}` is templated.
 
-use tree_sitter::Node;
-
 use super::Candidate;
-use super::yaml::{get, items, pairs, scalar_span};
+use super::yaml_tree::{Node, get, items, pairs, scalar_span};
 use crate::finding::Format;
 
 const DOCKER_SCHEME: &str = "docker://";

@@ -2,14 +2,12 @@
 //! rule) or `{name: …}`, and `services:` items as strings or `{name: …, alias: …}`, at
 //! the top level, under `default:` and in jobs. `$VARIABLE` values are templated.
 
-use tree_sitter::Node;
-
 use super::Candidate;
-use super::yaml::{all_pairs, get, is_mapping, items, scalar_span};
+use super::yaml_tree::{Node, all_pairs, get, is_mapping, items, scalar_span};
 use crate::finding::Format;
 
-pub fn scan(doc: Node<'_>, src: &str, out: &mut Vec<Candidate>) {
-    for (key, value) in all_pairs(doc, src) {
+pub fn scan(root: Node<'_>, src: &str, out: &mut Vec<Candidate>) {
+    for (key, value) in all_pairs(root, src) {
         match key {
             "image" if is_mapping(value) => {
                 if let Some(span) = get(value, src, "name").and_then(scalar_span) {

@@ -5,16 +5,11 @@
 //! exists the finding is reported with a note and left alone: a chart reads only the
 //! keys its templates name, so imagepin never invents one.
 
-use tree_sitter::Node;
-
 use super::Candidate;
-use super::yaml::{assemble, field_text, get, is_mapping, items, pairs, value_span};
+use super::yaml_tree::{Node, assemble, field_text, get, is_mapping, items, pairs, value_span};
 use crate::finding::{DigestField, Format, PinSite, Status};
 
-pub fn scan(doc: Node<'_>, src: &str, out: &mut Vec<Candidate>) {
-    let Some(root) = super::yaml::document_root(doc) else {
-        return;
-    };
+pub fn scan(root: Node<'_>, src: &str, out: &mut Vec<Candidate>) {
     // (mapping node, whether it is the value of an image-like key)
     let mut stack = vec![(root, false)];
     while let Some((node, under_image)) = stack.pop() {
@@ -35,7 +30,7 @@ pub fn scan(doc: Node<'_>, src: &str, out: &mut Vec<Candidate>) {
                         .any(|s| key.ends_with(s));
                 stack.push((value, under_image || imageish));
             } else {
-                for item in items(value).into_iter().filter(|i| is_mapping(*i)) {
+                for item in items(value).filter(|i| is_mapping(*i)) {
                     stack.push((item, false));
                 }
             }
@@ -58,7 +53,7 @@ fn split_image(node: Node<'_>, src: &str) -> Option<Candidate> {
     let tag = text_of("tag");
     let digest = text_of("digest");
     let text = assemble(&name, tag, digest);
-    let fields = pairs(node, src);
+    let fields: Vec<_> = pairs(node, src).collect();
     let pin = match fields.iter().find(|(k, _, _)| *k == "digest") {
         Some((_, _, Some(value))) => match value_span(*value) {
             Some(span) => DigestField::Value(span),

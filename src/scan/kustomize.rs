@@ -4,17 +4,17 @@
 //! `digest:` field, keeping `newTag` for readers. An `images:` key in any other file is
 //! not kustomize.
 
-use tree_sitter::Node;
-
 use super::Candidate;
-use super::yaml::{assemble, content, field_text, get, is_mapping, items, pairs, value_span};
+use super::yaml_tree::{
+    Node, assemble, field_text, get, is_flow_mapping, is_mapping, items, pairs, value_span,
+};
 use crate::finding::{DigestField, Format, PinSite, Status};
 
 pub fn scan(root: Option<Node<'_>>, src: &str, out: &mut Vec<Candidate>) {
     let Some(images) = root.and_then(|r| get(r, src, "images")) else {
         return;
     };
-    for entry in items(images).into_iter().filter(|e| is_mapping(*e)) {
+    for entry in items(images).filter(|e| is_mapping(*e)) {
         let field = |key: &str| get(entry, src, key).and_then(value_span);
         let Some(span) = field("newName")
             .or_else(|| field("name"))
@@ -44,7 +44,7 @@ pub fn scan(root: Option<Node<'_>>, src: &str, out: &mut Vec<Candidate>) {
 /// Where the entry's digest goes: its `digest:` value, or a new `digest:` field after
 /// the entry's last field, indented like the others and with the file's line ending.
 fn digest_field(entry: Node<'_>, src: &str) -> DigestField {
-    let fields = pairs(entry, src);
+    let fields: Vec<_> = pairs(entry, src).collect();
     if let Some((_, pair, value)) = fields.iter().find(|(k, _, _)| *k == "digest") {
         return match value.and_then(value_span) {
             // `digest: null` (or `~`): the value is replaced by the digest.
@@ -59,7 +59,7 @@ fn digest_field(entry: Node<'_>, src: &str) -> DigestField {
     let (Some((_, first, _)), Some((_, last, _))) = (fields.first(), fields.last()) else {
         return DigestField::Missing("empty images entry".into());
     };
-    if content(entry).is_some_and(|c| c.kind() == "flow_mapping") {
+    if is_flow_mapping(entry) {
         return DigestField::Insert {
             at: last.end_byte(),
             before: ", digest: ".into(),
@@ -76,7 +76,9 @@ fn digest_field(entry: Node<'_>, src: &str) -> DigestField {
     } else {
         (line_end, "\n")
     };
-    let indent = " ".repeat(first.start_position().column);
+    let first_start = first.start_byte().unwrap_or(last.end_byte());
+    let line_start = src[..first_start].rfind('\n').map_or(0, |i| i + 1);
+    let indent = " ".repeat(first_start - line_start);
     DigestField::Insert {
         at,
         before: format!("{eol}{indent}digest: "),

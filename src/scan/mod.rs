@@ -14,6 +14,9 @@ pub mod helm;
 pub mod kustomize;
 pub mod yaml;
 pub mod yaml_fallback;
+pub mod yaml_fast;
+pub mod yaml_tree;
+pub mod yaml_ts;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -211,7 +214,7 @@ const IGNORE_MARKERS: [&str; 2] = ["imagepin: ignore", "imagepin:ignore"];
 impl LineIndex {
     fn new(src: &str) -> Self {
         let mut starts = vec![0];
-        starts.extend(src.match_indices('\n').map(|(i, _)| i + 1));
+        starts.extend(memchr::memchr_iter(b'\n', src.as_bytes()).map(|i| i + 1));
         LineIndex { starts }
     }
 

@@ -1,0 +1,927 @@
+//! The fast YAML reader: one pass over the bytes for the block YAML that manifests,
+//! values files and CI configs are written in — block mappings and sequences, plain
+//! and quoted one-line scalars, `|`/`>` block scalars, flow collections, anchors,
+//! aliases, comments, `---` documents, LF or CRLF. It builds the same [`Tree`] as the
+//! tree-sitter reader (a test holds the two to that over the whole corpus), several
+//! times faster. Anything else — tags, `?` keys, directives, tabs in indentation,
+//! multi-line plain or quoted scalars, odd indentation, and every syntax error — makes
+//! it decline with `None`, and the complete reader (`yaml_ts`) takes the file.
+
+use super::yaml_tree::{Builder, Kind, Tree, plain_is_string};
+
+/// The reader declined the file.
+struct Decline;
+
+type Read<T> = Result<T, Decline>;
+
+/// Nesting deeper than this is left to the complete reader.
+const MAX_DEPTH: usize = 128;
+
+/// Read a whole stream, or decline.
+pub fn read(src: &str) -> Option<Tree> {
+    // Control characters (YAML forbids them) and a `\r` that does not end a line are
+    // the complete reader's business.
+    let bytes = src.as_bytes();
+    let control = |&b: &u8| b < 0x20 && b != b'\n' && b != b'\t' && b != b'\r';
+    let lone_cr = memchr::memchr_iter(b'\r', bytes).any(|i| bytes.get(i + 1) != Some(&b'\n'));
+    if bytes.iter().any(control) || lone_cr {
+        return None;
+    }
+    let mut r = Reader {
+        s: src.as_bytes(),
+        src,
+        b: Builder::default(),
+        depth: 0,
+    };
+    r.stream().ok()?;
+    Some(r.b.finish())
+}
+
+struct Reader<'s> {
+    s: &'s [u8],
+    src: &'s str,
+    b: Builder,
+    depth: usize,
+}
+
+/// A line that is not blank and not only a comment.
+#[derive(Clone, Copy)]
+struct Line {
+    start: usize,
+    /// Columns of indentation (spaces only).
+    indent: usize,
+    /// The first byte after the indentation.
+    first: usize,
+    marker: Marker,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Marker {
+    Content,
+    /// `---` or `...` at column 0.
+    Document,
+}
+
+fn is_blank(c: u8) -> bool {
+    c == b' ' || c == b'\t'
+}
+
+/// Bytes that cannot start a plain scalar (or can only when followed by a non-space).
+fn is_indicator(c: u8) -> bool {
+    matches!(
+        c,
+        b'-' | b'?'
+            | b':'
+            | b','
+            | b'['
+            | b']'
+            | b'{'
+            | b'}'
+            | b'#'
+            | b'&'
+            | b'*'
+            | b'!'
+            | b'|'
+            | b'>'
+            | b'\''
+            | b'"'
+            | b'%'
+            | b'@'
+            | b'`'
+    )
+}
+
+fn is_flow_indicator(c: u8) -> bool {
+    matches!(c, b',' | b'[' | b']' | b'{' | b'}')
+}
+
+impl<'s> Reader<'s> {
+    fn at(&self, i: usize) -> u8 {
+        self.s.get(i).copied().unwrap_or(b'\n')
+    }
+
+    /// End of the line holding `i` (the `\n`, or the end of the text), checking that a
+    /// `\r` only ever ends a line.
+    fn line_end(&self, i: usize) -> Read<usize> {
+        let end =
+            memchr::memchr(b'\n', &self.s[i.min(self.s.len())..]).map_or(self.s.len(), |n| i + n);
+        Ok(end)
+    }
+
+    /// Whether `i` is at the end of a line's content (`\n`, `\r\n` or end of text).
+    fn is_eol(&self, i: usize) -> bool {
+        i >= self.s.len() || self.s[i] == b'\n' || (self.s[i] == b'\r' && self.at(i + 1) == b'\n')
+    }
+
+    /// Whether `i` begins a separating space, a comment or the end of the line.
+    fn is_break_or_space(&self, i: usize) -> bool {
+        self.is_eol(i) || is_blank(self.s[i])
+    }
+
+    /// The start of the line after the one holding `i`.
+    fn next_line(&self, i: usize) -> Read<usize> {
+        let end = self.line_end(i)?;
+        Ok((end + 1).min(self.s.len()))
+    }
+
+    /// From a line start: the next line with content, skipping blank and comment lines.
+    fn next_content(&self, mut p: usize) -> Read<Option<Line>> {
+        while p < self.s.len() {
+            let mut i = p;
+            while self.at(i) == b' ' {
+                i += 1;
+            }
+            if self.at(i) == b'\t' {
+                // Tabs after the indentation are fine on blank lines only.
+                let mut j = i;
+                while is_blank(self.at(j)) {
+                    j += 1;
+                }
+                if !self.is_eol(j) {
+                    return Err(Decline);
+                }
+            }
+            let c = self.at(i);
+            if self.is_eol(i) || is_blank(c) {
+                if c == b'\r' && self.at(i + 1) != b'\n' {
+                    return Err(Decline);
+                }
+                p = self.next_line(i)?;
+                continue;
+            }
+            if c == b'#' {
+                p = self.next_line(i)?;
+                continue;
+            }
+            let marker = if i == p
+                && (self.s[p..].starts_with(b"---") || self.s[p..].starts_with(b"..."))
+                && self.is_break_or_space(p + 3)
+            {
+                Marker::Document
+            } else if i == p && c == b'%' {
+                return Err(Decline);
+            } else {
+                Marker::Content
+            };
+            return Ok(Some(Line {
+                start: p,
+                indent: i - p,
+                first: i,
+                marker,
+            }));
+        }
+        Ok(None)
+    }
+
+    /// After a token: optional spaces, an optional comment, the end of the line.
+    /// Returns the start of the next line.
+    fn finish_line(&self, mut i: usize) -> Read<usize> {
+        let token_end = i;
+        while is_blank(self.at(i)) {
+            i += 1;
+        }
+        if self.at(i) == b'#' && (i > token_end || self.at(i.wrapping_sub(1)) == b' ') {
+            return self.next_line(i);
+        }
+        if !self.is_eol(i) {
+            return Err(Decline);
+        }
+        if i < self.s.len() && self.s[i] == b'\r' && self.at(i + 1) != b'\n' {
+            return Err(Decline);
+        }
+        self.next_line(i)
+    }
+
+    /// Whether a plain scalar may start at `i`: not at an indicator, except `-`, `?`
+    /// and `:` followed by a character that could continue it.
+    fn plain_can_start(&self, i: usize, flow: bool) -> bool {
+        let c = self.at(i);
+        if !is_indicator(c) {
+            return true;
+        }
+        let next = self.at(i + 1);
+        matches!(c, b'-' | b'?' | b':')
+            && !self.is_break_or_space(i + 1)
+            && !(flow && is_flow_indicator(next))
+    }
+
+    fn column(&self, i: usize) -> usize {
+        i - memchr::memrchr(b'\n', &self.s[..i]).map_or(0, |n| n + 1)
+    }
+
+    fn stream(&mut self) -> Read<()> {
+        let mut p = 0;
+        let mut open = true; // a document may begin here
+        while let Some(line) = self.next_content(p)? {
+            if line.marker == Marker::Document {
+                // `--- ` followed by content on the same line is left to tree-sitter.
+                p = self.finish_line(line.start + 3)?;
+                open = true;
+                continue;
+            }
+            if !open {
+                return Err(Decline);
+            }
+            let (id, next) = self.block_on_line(line, None)?;
+            self.b.document(id);
+            p = next;
+            open = false;
+        }
+        Ok(())
+    }
+
+    /// A block node whose first token is the first of `line`; `parent` is the
+    /// indentation of the collection holding it (`None` at the top).
+    fn block_on_line(&mut self, line: Line, parent: Option<usize>) -> Read<(usize, usize)> {
+        let at = line.first;
+        if self.at(at) == b'-' && self.is_break_or_space(at + 1) {
+            return self.guard(|r| r.block_sequence(line.indent, at));
+        }
+        if self.implicit_key(at)?.is_some() {
+            return self.guard(|r| r.block_mapping(line.indent, at));
+        }
+        // A scalar or flow collection alone on its line, as a value or a document.
+        let (id, next) = self.inline_value(at, parent)?;
+        Ok((id, next))
+    }
+
+    fn guard<T>(&mut self, f: impl FnOnce(&mut Self) -> Read<T>) -> Read<T> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(Decline);
+        }
+        let out = f(self);
+        self.depth -= 1;
+        out
+    }
+
+    /// If a simple key starts at `at` (a one-line plain or quoted scalar followed by
+    /// `:` and a space or line end): (key start, key end, kind, position after `:`).
+    fn implicit_key(&self, at: usize) -> Read<Option<(usize, usize, Kind, usize)>> {
+        let c = self.at(at);
+        let (start, end, kind, mut i) = match c {
+            b'"' | b'\'' => {
+                let close = self.quoted_end(at)?;
+                let kind = if c == b'"' {
+                    Kind::DoubleQuoted
+                } else {
+                    Kind::SingleQuoted
+                };
+                (at, close, kind, close)
+            }
+            _ => {
+                // `-x:`-style keys are valid YAML that tree-sitter reads unevenly.
+                if is_indicator(c) {
+                    return Ok(None);
+                }
+                let mut i = at;
+                loop {
+                    if self.is_eol(i) {
+                        return Ok(None);
+                    }
+                    let b = self.s[i];
+                    if b == b'#' && is_blank(self.at(i.wrapping_sub(1))) {
+                        return Ok(None);
+                    }
+                    if b == b':' && self.is_break_or_space(i + 1) {
+                        break;
+                    }
+                    i += 1;
+                }
+                let mut end = i;
+                while end > at && is_blank(self.s[end - 1]) {
+                    end -= 1;
+                }
+                let text = &self.src[at..end];
+                let kind = Kind::Plain {
+                    string: plain_is_string(text),
+                };
+                (at, end, kind, i)
+            }
+        };
+        while is_blank(self.at(i)) {
+            i += 1;
+        }
+        if self.at(i) == b':' && self.is_break_or_space(i + 1) {
+            Ok(Some((start, end, kind, i + 1)))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// The end (after the closing quote) of a quoted scalar starting at `at`, which
+    /// must close on its line.
+    fn quoted_end(&self, at: usize) -> Read<usize> {
+        let q = self.s[at];
+        let mut i = at + 1;
+        loop {
+            if self.is_eol(i) {
+                return Err(Decline);
+            }
+            let c = self.s[i];
+            if q == b'"' && c == b'\\' {
+                if self.is_eol(i + 1) {
+                    return Err(Decline);
+                }
+                i += 2;
+                continue;
+            }
+            if c == q {
+                if q == b'\'' && self.at(i + 1) == b'\'' {
+                    i += 2;
+                    continue;
+                }
+                return Ok(i + 1);
+            }
+            i += 1;
+        }
+    }
+
+    /// A block mapping whose first key starts at `at`, in column `indent`.
+    fn block_mapping(&mut self, indent: usize, first: usize) -> Read<(usize, usize)> {
+        let mark = self.b.pairs_mark();
+        let mut at = first;
+        let next = loop {
+            let Some((ks, ke, kind, after_colon)) = self.implicit_key(at)? else {
+                return Err(Decline);
+            };
+            let key = self.b.node(ks, ke, kind);
+            let (value, next) = self.value_after(after_colon, indent, true)?;
+            let end = value.map_or(after_colon, |v| self.b.end_of(v));
+            self.b.pair(Some(key), value, end);
+            match self.next_content(next)? {
+                Some(line) if line.marker == Marker::Content && line.indent == indent => {
+                    if self.at(line.first) == b'-' && self.is_break_or_space(line.first + 1) {
+                        // A sequence at a mapping's indentation ends it only where the
+                        // mapping is itself a value; a parent decides that.
+                        break line.start;
+                    }
+                    at = line.first;
+                }
+                Some(line) if line.marker == Marker::Content && line.indent > indent => {
+                    return Err(Decline);
+                }
+                _ => break next,
+            }
+        };
+        let end = self.b.last_pair_end(mark).unwrap_or(first);
+        Ok((self.b.mapping(mark, false, first, end), next))
+    }
+
+    /// A block sequence whose first `-` is at `first`, in column `indent`.
+    fn block_sequence(&mut self, indent: usize, first: usize) -> Read<(usize, usize)> {
+        let mark = self.b.items_mark();
+        let mut dash = first;
+        let next = loop {
+            let mut p = dash + 1;
+            while is_blank(self.at(p)) {
+                p += 1;
+            }
+            if p > dash + 1 && self.at(p - 1) == b'\t' {
+                return Err(Decline);
+            }
+            let c = self.at(p);
+            let (item, next) = if c == b'-' && self.is_break_or_space(p + 1) {
+                let col = self.column(p);
+                let (id, next) = self.guard(|r| r.block_sequence(col, p))?;
+                (Some(id), next)
+            } else if c != b'&' && !self.is_eol(p) && c != b'#' && self.implicit_key(p)?.is_some() {
+                let col = self.column(p);
+                let (id, next) = self.guard(|r| r.block_mapping(col, p))?;
+                (Some(id), next)
+            } else {
+                self.value_after(p, indent, false)?
+            };
+            // An empty item is left to tree-sitter (its span is not worth a rule).
+            let Some(item) = item else {
+                return Err(Decline);
+            };
+            self.b.item(item);
+            match self.next_content(next)? {
+                Some(line) if line.marker == Marker::Content && line.indent == indent => {
+                    if self.at(line.first) == b'-' && self.is_break_or_space(line.first + 1) {
+                        dash = line.first;
+                    } else {
+                        break line.start;
+                    }
+                }
+                Some(line) if line.marker == Marker::Content && line.indent > indent => {
+                    return Err(Decline);
+                }
+                _ => break next,
+            }
+        };
+        let end = self.b.last_item_end(mark).unwrap_or(first + 1);
+        Ok((self.b.sequence(mark, false, first, end), next))
+    }
+
+    /// The value after `key:` or `- ` (spaces already skipped or not), in a block
+    /// collection at column `indent`. `same_indent_sequence`: a mapping's value may be
+    /// a sequence at the mapping's own indentation.
+    fn value_after(
+        &mut self,
+        mut p: usize,
+        indent: usize,
+        same_indent_sequence: bool,
+    ) -> Read<(Option<usize>, usize)> {
+        let spaced = is_blank(self.at(p)) || (p > 0 && is_blank(self.s[p - 1]));
+        while is_blank(self.at(p)) {
+            p += 1;
+        }
+        let mut anchor = None;
+        if self.at(p) == b'&' {
+            let start = p + 1;
+            let mut i = start;
+            while !self.is_break_or_space(i) && !is_flow_indicator(self.s[i]) {
+                i += 1;
+            }
+            if i == start || !self.is_break_or_space(i) {
+                return Err(Decline);
+            }
+            anchor = Some(start..i);
+            while is_blank(self.at(i)) {
+                i += 1;
+            }
+            p = i;
+        }
+        if self.is_eol(p) || (self.at(p) == b'#' && (spaced || anchor.is_some())) {
+            // The value, if any, is on the following lines.
+            let next = self.finish_line(p)?;
+            let line = match self.next_content(next)? {
+                Some(line)
+                    if line.marker == Marker::Content
+                        && (line.indent > indent
+                            || (same_indent_sequence
+                                && line.indent == indent
+                                && self.at(line.first) == b'-'
+                                && self.is_break_or_space(line.first + 1))) =>
+                {
+                    line
+                }
+                _ => {
+                    if anchor.is_some() {
+                        return Err(Decline);
+                    }
+                    return Ok((None, next));
+                }
+            };
+            let (id, next) = self.block_on_line(line, Some(indent))?;
+            if let Some(name) = anchor {
+                self.b.set_anchor(id, name);
+            }
+            return Ok((Some(id), next));
+        }
+        let (id, next) = self.inline_value(p, Some(indent))?;
+        if let Some(name) = anchor {
+            self.b.set_anchor(id, name);
+        }
+        Ok((Some(id), next))
+    }
+
+    /// A value written on the current line from `p`: alias, block scalar header,
+    /// quoted or plain scalar, or a flow collection (which may continue on lines
+    /// indented past `indent`). Checks that nothing more-indented follows.
+    fn inline_value(&mut self, p: usize, indent: Option<usize>) -> Read<(usize, usize)> {
+        let c = self.at(p);
+        let (id, next) = match c {
+            b'*' => {
+                let mut i = p + 1;
+                while !self.is_break_or_space(i) && !is_flow_indicator(self.s[i]) {
+                    i += 1;
+                }
+                if i == p + 1 {
+                    return Err(Decline);
+                }
+                let id = self.b.node(p, i, Kind::Alias { name: p + 1..i });
+                (id, self.finish_line(i)?)
+            }
+            b'|' | b'>' => return self.block_scalar(p, indent),
+            b'"' | b'\'' => {
+                let end = self.quoted_end(p)?;
+                let kind = if c == b'"' {
+                    Kind::DoubleQuoted
+                } else {
+                    Kind::SingleQuoted
+                };
+                let id = self.b.node(p, end, kind);
+                (id, self.finish_line(end)?)
+            }
+            b'{' | b'[' => {
+                let (id, end) = self.guard(|r| r.flow(p, indent))?;
+                (id, self.finish_line(end)?)
+            }
+            _ => {
+                if !self.plain_can_start(p, false) {
+                    return Err(Decline);
+                }
+                let mut i = p;
+                while !self.is_eol(i) {
+                    let b = self.s[i];
+                    if b == b'#' && is_blank(self.s[i - 1]) {
+                        break;
+                    }
+                    if b == b':' && self.is_break_or_space(i + 1) {
+                        return Err(Decline);
+                    }
+                    i += 1;
+                }
+                let mut end = i;
+                while end > p && is_blank(self.s[end - 1]) {
+                    end -= 1;
+                }
+                // tree-sitter types a plain scalar followed by a tab as a string.
+                if self.s[end..i].contains(&b'\t') {
+                    return Err(Decline);
+                }
+                let kind = Kind::Plain {
+                    string: plain_is_string(&self.src[p..end]),
+                };
+                let id = self.b.node(p, end, kind);
+                (id, self.finish_line(end)?)
+            }
+        };
+        // Anything more indented after a one-line value would continue it.
+        if let Some(line) = self.next_content(next)?
+            && line.marker == Marker::Content
+            && indent.is_none_or(|n| line.indent > n)
+        {
+            return Err(Decline);
+        }
+        Ok((id, next))
+    }
+
+    /// A `|` or `>` scalar in a block collection at column `indent`: the header, then
+    /// every following line that is blank or indented like the first content line.
+    fn block_scalar(&mut self, p: usize, indent: Option<usize>) -> Read<(usize, usize)> {
+        let indent = indent.ok_or(Decline)?;
+        let mut i = p + 1;
+        while matches!(self.at(i), b'+' | b'-') {
+            i += 1;
+        }
+        if self.at(i).is_ascii_digit() || i > p + 2 {
+            return Err(Decline);
+        }
+        let mut next = self.finish_line(i)?;
+        // Without content the scalar ends with its header line (a comment included).
+        let mut end = self.line_end(i)?;
+        while end > i && matches!(self.s[end - 1], b' ' | b'\t' | b'\r') {
+            end -= 1;
+        }
+        let mut content_indent = None;
+        while next < self.s.len() {
+            let mut j = next;
+            while self.at(j) == b' ' {
+                j += 1;
+            }
+            let mut k = j;
+            while is_blank(self.at(k)) {
+                k += 1;
+            }
+            if self.is_eol(k) {
+                // A blank line; spaces past the content's indentation before any
+                // content are left to tree-sitter.
+                if content_indent.is_none() && j - next > indent + 1 {
+                    return Err(Decline);
+                }
+                next = self.next_line(k)?;
+                continue;
+            }
+            let col = j - next;
+            if col < content_indent.unwrap_or(indent + 1) {
+                if col > indent {
+                    return Err(Decline);
+                }
+                break;
+            }
+            if k != j {
+                // A tab inside a content line's indentation region
+                if content_indent.is_none() {
+                    return Err(Decline);
+                }
+            }
+            content_indent.get_or_insert(col);
+            let line_end = self.line_end(j)?;
+            let mut e = line_end;
+            while e > j && matches!(self.s[e - 1], b' ' | b'\t' | b'\r') {
+                e -= 1;
+            }
+            end = e;
+            next = (line_end + 1).min(self.s.len());
+        }
+        let id = self.b.node(p, end, Kind::Block);
+        Ok((id, next))
+    }
+
+    /// Skip spaces, comments and line breaks inside a flow collection; lines must be
+    /// indented past the block collection holding it.
+    fn flow_space(&self, mut i: usize, indent: Option<usize>) -> Read<usize> {
+        loop {
+            match self.at(i) {
+                b' ' | b'\t' => i += 1,
+                b'#' if i == 0 || matches!(self.s[i - 1], b' ' | b'\t' | b'\n') => {
+                    i = self.line_end(i)?;
+                }
+                _ if self.is_eol(i) => {
+                    if i >= self.s.len() {
+                        return Err(Decline);
+                    }
+                    if self.s[i] == b'\r' {
+                        i += 1;
+                    }
+                    i += 1;
+                    let line = i;
+                    while self.at(i) == b' ' {
+                        i += 1;
+                    }
+                    if self.at(i) == b'\t' {
+                        return Err(Decline);
+                    }
+                    let blank = self.is_eol(i) || self.at(i) == b'#';
+                    if !blank {
+                        // Continuation lines are indented past the block
+                        // collection; a closing bracket may stand at its column.
+                        let closer = matches!(self.at(i), b']' | b'}');
+                        if indent.is_some_and(|n| i - line < n || (i - line == n && !closer)) {
+                            return Err(Decline);
+                        }
+                        if i == line
+                            && (self.s[line..].starts_with(b"---")
+                                || self.s[line..].starts_with(b"..."))
+                        {
+                            return Err(Decline);
+                        }
+                    }
+                }
+                _ => return Ok(i),
+            }
+        }
+    }
+
+    /// A flow node at `p` (after any space): returns (node, end of its last token).
+    fn flow_node(&mut self, p: usize, indent: Option<usize>) -> Read<(usize, usize)> {
+        let mut p = p;
+        let mut anchor = None;
+        if self.at(p) == b'&' {
+            let mut i = p + 1;
+            while !self.is_break_or_space(i) && !is_flow_indicator(self.s[i]) {
+                i += 1;
+            }
+            if i == p + 1 || !self.is_break_or_space(i) {
+                return Err(Decline);
+            }
+            anchor = Some(p + 1..i);
+            p = self.flow_space(i, indent)?;
+        }
+        let c = self.at(p);
+        let (id, end) = match c {
+            b'{' | b'[' => self.guard(|r| r.flow(p, indent))?,
+            b'"' | b'\'' => {
+                let end = self.quoted_end(p)?;
+                let kind = if c == b'"' {
+                    Kind::DoubleQuoted
+                } else {
+                    Kind::SingleQuoted
+                };
+                (self.b.node(p, end, kind), end)
+            }
+            b'*' => {
+                let mut i = p + 1;
+                while !self.is_break_or_space(i) && !is_flow_indicator(self.s[i]) {
+                    i += 1;
+                }
+                if i == p + 1 {
+                    return Err(Decline);
+                }
+                (self.b.node(p, i, Kind::Alias { name: p + 1..i }), i)
+            }
+            _ => {
+                if !self.plain_can_start(p, true) {
+                    return Err(Decline);
+                }
+                let mut i = p;
+                while !self.is_eol(i) {
+                    let b = self.s[i];
+                    if is_flow_indicator(b) {
+                        break;
+                    }
+                    if b == b'#' && is_blank(self.s[i - 1]) {
+                        break;
+                    }
+                    if b == b':'
+                        && (self.is_break_or_space(i + 1) || is_flow_indicator(self.at(i + 1)))
+                    {
+                        break;
+                    }
+                    i += 1;
+                }
+                let mut end = i;
+                while end > p && is_blank(self.s[end - 1]) {
+                    end -= 1;
+                }
+                // tree-sitter types a plain scalar followed by a tab as a string.
+                if self.s[end..i].contains(&b'\t') {
+                    return Err(Decline);
+                }
+                if end == p {
+                    return Err(Decline);
+                }
+                let kind = Kind::Plain {
+                    string: plain_is_string(&self.src[p..end]),
+                };
+                (self.b.node(p, end, kind), end)
+            }
+        };
+        if let Some(name) = anchor {
+            self.b.set_anchor(id, name);
+        }
+        Ok((id, end))
+    }
+
+    /// A `{…}` or `[…]` collection at `p`: (node, end after the closing bracket).
+    fn flow(&mut self, p: usize, indent: Option<usize>) -> Read<(usize, usize)> {
+        let mapping = self.s[p] == b'{';
+        let close = if mapping { b'}' } else { b']' };
+        let mark = if mapping {
+            self.b.pairs_mark()
+        } else {
+            self.b.items_mark()
+        };
+        let mut i = self.flow_space(p + 1, indent)?;
+        loop {
+            if self.at(i) == close {
+                i += 1;
+                break;
+            }
+            if mapping {
+                if matches!(self.at(i), b'{' | b'[' | b'?' | b',' | b'}' | b']') {
+                    return Err(Decline);
+                }
+                let (key, key_end) = self.flow_node(i, indent)?;
+                // The `:` must follow on the key's line.
+                let mut j = key_end;
+                while is_blank(self.at(j)) {
+                    j += 1;
+                }
+                if self.at(j) != b':' {
+                    return Err(Decline);
+                }
+                let colon_end = j + 1;
+                let quoted = matches!(self.at(i), b'"' | b'\'');
+                if !(quoted
+                    || self.is_break_or_space(colon_end)
+                    || is_flow_indicator(self.at(colon_end)))
+                {
+                    return Err(Decline);
+                }
+                let v = self.flow_space(colon_end, indent)?;
+                let (value, end) = if matches!(self.at(v), b',' | b'}') {
+                    (None, colon_end)
+                } else {
+                    let (id, end) = self.flow_node(v, indent)?;
+                    (Some(id), end)
+                };
+                self.b.pair(Some(key), value, end);
+                i = self.flow_space(if value.is_some() { end } else { v }, indent)?;
+            } else {
+                if matches!(self.at(i), b',' | b']' | b'}') {
+                    return Err(Decline);
+                }
+                let (item, end) = self.flow_node(i, indent)?;
+                self.b.item(item);
+                i = self.flow_space(end, indent)?;
+                if self.at(i) == b':' {
+                    return Err(Decline);
+                }
+            }
+            match self.at(i) {
+                b',' => i = self.flow_space(i + 1, indent)?,
+                c if c == close => {}
+                _ => return Err(Decline),
+            }
+        }
+        let id = if mapping {
+            self.b.mapping(mark, true, p, i)
+        } else {
+            self.b.sequence(mark, true, p, i)
+        };
+        Ok((id, i))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+    use crate::scan::yaml_ts;
+
+    /// Both readers, rendered; `None` where the fast one declines.
+    fn both(src: &str) -> (Option<String>, Option<String>) {
+        let fast = read(src).map(|t| t.render());
+        let full = yaml_ts::read(src).ok().map(|t| t.render());
+        (fast, full)
+    }
+
+    fn agree(src: &str) -> bool {
+        match both(src) {
+            (Some(fast), full) => {
+                assert_eq!(Some(&fast), full.as_ref(), "readers disagree on:\n{src}");
+                true
+            }
+            (None, _) => false,
+        }
+    }
+
+    fn corpus_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("corpus dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                corpus_files(&path, out);
+            } else if path
+                .extension()
+                .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
+            {
+                out.push(path);
+            }
+        }
+    }
+
+    #[test]
+    fn agrees_with_tree_sitter_on_the_corpus() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+        let mut files = Vec::new();
+        corpus_files(&root, &mut files);
+        let (mut read_bytes, mut declined_bytes) = (0usize, 0usize);
+        let mut declined = Vec::new();
+        for path in &files {
+            let Ok(src) = std::fs::read_to_string(path) else {
+                continue;
+            };
+            let src = src.strip_prefix('\u{feff}').unwrap_or(&src);
+            let (fast, full) = both(src);
+            match fast {
+                Some(fast) => {
+                    assert_eq!(
+                        Some(&fast),
+                        full.as_ref(),
+                        "readers disagree on {}",
+                        path.display()
+                    );
+                    read_bytes += src.len();
+                }
+                None if full.is_some() => {
+                    declined_bytes += src.len();
+                    declined.push(path.display().to_string());
+                }
+                None => {}
+            }
+        }
+        eprintln!(
+            "fast reader declined {} files ({declined_bytes} bytes): {declined:#?}",
+            declined.len()
+        );
+        // The point of the fast reader: it must take nearly all real YAML.
+        assert!(
+            declined_bytes * 10 < read_bytes,
+            "fast reader read {read_bytes} bytes, declined {declined_bytes}"
+        );
+    }
+
+    #[test]
+    fn small_cases_agree() {
+        let cases = [
+            "a: 1\nb: [x, \"y\", 'z']\nc: {d: e, \"f\": g}\n",
+            "containers:\n- name: a\n  image: nginx:1.25 # web\n  args:\n  - x\n- name: b\n",
+            "x: &a nginx\ny: *a\nz: &m\n  k: v\n",
+            "a: |\n  text\n   more\n\nb: >-\n  folded\n",
+            "a:\r\n  - b: c\r\n    d: 'e'\r\n",
+            "---\na: 1\n---\n# c\nb: 2\n...\n",
+            "{\"a\": {\"b\": [1, 2, {\"c\": \"d\"}]},\n \"e\": null}\n",
+            "k: v\n  # indented comment\nl: ''\n",
+            "- - a\n  - b\n- c\n",
+            "a: \"x\\\"y\"\nb: 'it''s'\n",
+            "empty:\nnext: 1\n",
+        ];
+        for src in cases {
+            assert!(agree(src), "fast reader declined:\n{src}");
+        }
+    }
+
+    #[test]
+    fn declines_what_it_does_not_read() {
+        for src in [
+            "a: !!str x\n",
+            "? complex\n: key\n",
+            "%YAML 1.2\n---\na: 1\n",
+            "a:\n\tb: 1\n",
+            "a: multi\n  line\n",
+            "a: \"open\n  quote\"\n",
+            "--- a: 1\n",
+            "{{- if .Values.x }}\na: 1\n{{- end }}\n",
+            "a: b: c\n",
+            "a:\n  b: 1\n c: 2\n",
+        ] {
+            assert!(read(src).is_none(), "should decline:\n{src}");
+        }
+    }
+}
