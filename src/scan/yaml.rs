@@ -102,43 +102,48 @@ pub struct YamlError {
 
 /// Find the image references in a YAML (or JSON) text read from `path`.
 pub fn scan(src: &str, path: &Path) -> Result<Vec<Candidate>, YamlError> {
-    let tree = match super::yaml_fast::read(src) {
-        Some(tree) => tree,
-        None => match super::yaml_ts::read(src) {
-            Ok(tree) => tree,
-            Err(Refusal::Syntax(line)) => {
-                // Valid YAML the grammar cannot read still gets the generic rule.
-                if let Some(found) = super::yaml_fallback::scan(src) {
-                    return Ok(found);
-                }
-                return Err(YamlError {
-                    line,
-                    message:
-                        "does not parse as YAML (Helm templates must be rendered first); skipped"
-                            .into(),
-                });
+    let flavor = Flavor::from_path(path);
+    let mut out = Vec::new();
+    // Document by document: memory follows the largest document, not the file.
+    let fast = super::yaml_fast::read_each(src, &mut |tree| {
+        scan_tree(tree, src, flavor, &mut out);
+    });
+    if fast.is_some() {
+        return Ok(out);
+    }
+    out.clear();
+    let tree = match super::yaml_ts::read(src) {
+        Ok(tree) => tree,
+        Err(Refusal::Syntax(line)) => {
+            // Valid YAML the grammar cannot read still gets the generic rule.
+            if let Some(found) = super::yaml_fallback::scan(src) {
+                return Ok(found);
             }
-            Err(Refusal::TooDeep(line)) => {
-                return Err(YamlError {
-                    line,
-                    message: format!("nested deeper than {MAX_DEPTH} levels; skipped"),
-                });
-            }
-            Err(Refusal::GaveUp) => {
-                return Err(YamlError {
-                    line: 1,
-                    message: "the YAML parser gave up on this file".into(),
-                });
-            }
-        },
+            return Err(YamlError {
+                line,
+                message: "does not parse as YAML (Helm templates must be rendered first); skipped"
+                    .into(),
+            });
+        }
+        Err(Refusal::TooDeep(line)) => {
+            return Err(YamlError {
+                line,
+                message: format!("nested deeper than {MAX_DEPTH} levels; skipped"),
+            });
+        }
+        Err(Refusal::GaveUp) => {
+            return Err(YamlError {
+                line: 1,
+                message: "the YAML parser gave up on this file".into(),
+            });
+        }
     };
-    Ok(scan_tree(&tree, src, path))
+    scan_tree(&tree, src, flavor, &mut out);
+    Ok(out)
 }
 
 /// Apply the generic rule and the file's format rules to every document.
-fn scan_tree(tree: &Tree, src: &str, path: &Path) -> Vec<Candidate> {
-    let flavor = Flavor::from_path(path);
-    let mut out = Vec::new();
+fn scan_tree(tree: &Tree, src: &str, flavor: Flavor, out: &mut Vec<Candidate>) {
     for root in tree.documents() {
         // A workflow outside `.github/workflows/` (a template, a test fixture) still
         // says what it is: top-level `on` and `jobs`.
@@ -170,7 +175,6 @@ fn scan_tree(tree: &Tree, src: &str, path: &Path) -> Vec<Candidate> {
         }
         out.extend(found);
     }
-    out
 }
 
 /// Keys under which an `image` key is data about something else, never a pod's image.

@@ -19,22 +19,37 @@ const MAX_DEPTH: usize = 128;
 
 /// Read a whole stream, or decline.
 pub fn read(src: &str) -> Option<Tree> {
-    // Control characters (YAML forbids them) and a `\r` that does not end a line are
-    // the complete reader's business.
-    let bytes = src.as_bytes();
-    let control = |&b: &u8| b < 0x20 && b != b'\n' && b != b'\t' && b != b'\r';
-    let lone_cr = memchr::memchr_iter(b'\r', bytes).any(|i| bytes.get(i + 1) != Some(&b'\n'));
-    if bytes.iter().any(control) || lone_cr {
-        return None;
-    }
-    let mut r = Reader {
-        s: src.as_bytes(),
-        src,
-        b: Builder::default(),
-        depth: 0,
-    };
-    r.stream().ok()?;
+    let mut r = Reader::new(src)?;
+    r.stream(&mut |_| {}, false).ok()?;
     Some(r.b.finish())
+}
+
+/// Read a stream one document at a time, handing each to `each` as a tree of its
+/// own, so memory follows the largest document rather than the file. `None` when the
+/// reader declines — possibly after some documents were handed over, which the caller
+/// must then discard.
+pub fn read_each(src: &str, each: &mut dyn FnMut(&Tree)) -> Option<()> {
+    let mut r = Reader::new(src)?;
+    r.stream(each, true).ok()
+}
+
+impl<'s> Reader<'s> {
+    fn new(src: &'s str) -> Option<Reader<'s>> {
+        // Control characters (YAML forbids them) and a `\r` that does not end a line
+        // are the complete reader's business.
+        let bytes = src.as_bytes();
+        let control = |&b: &u8| b < 0x20 && b != b'\n' && b != b'\t' && b != b'\r';
+        let lone_cr = memchr::memchr_iter(b'\r', bytes).any(|i| bytes.get(i + 1) != Some(&b'\n'));
+        if bytes.iter().any(control) || lone_cr {
+            return None;
+        }
+        Some(Reader {
+            s: bytes,
+            src,
+            b: Builder::default(),
+            depth: 0,
+        })
+    }
 }
 
 struct Reader<'s> {
@@ -209,7 +224,8 @@ impl<'s> Reader<'s> {
         i - memchr::memrchr(b'\n', &self.s[..i]).map_or(0, |n| n + 1)
     }
 
-    fn stream(&mut self) -> Read<()> {
+    /// Every document; with `one_by_one`, each is handed to `each` and forgotten.
+    fn stream(&mut self, each: &mut dyn FnMut(&Tree), one_by_one: bool) -> Read<()> {
         let mut p = 0;
         let mut open = true; // a document may begin here
         while let Some(line) = self.next_content(p)? {
@@ -224,6 +240,10 @@ impl<'s> Reader<'s> {
             }
             let (id, next) = self.block_on_line(line, None)?;
             self.b.document(id);
+            if one_by_one {
+                each(self.b.tree());
+                self.b.clear();
+            }
             p = next;
             open = false;
         }

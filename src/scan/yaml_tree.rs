@@ -144,6 +144,19 @@ impl Builder {
     pub fn finish(self) -> Tree {
         self.tree
     }
+
+    /// The tree built so far; the builder starts over, keeping its allocations.
+    pub fn tree(&self) -> &Tree {
+        &self.tree
+    }
+
+    pub fn clear(&mut self) {
+        let t = &mut self.tree;
+        t.nodes.clear();
+        t.pairs.clear();
+        t.items.clear();
+        t.docs.clear();
+    }
 }
 
 /// A node of a [`Tree`].
