@@ -2,6 +2,8 @@
 //! issuing signed JWTs: anonymous pulls of public repositories, one token per
 //! repository however many references use it, credentials from docker `config.json`
 //! sent to the token realm, and an `identitytoken` exchanged as an OAuth2 refresh token.
+//! A realm on another host gets the registry's credentials only as SECURITY.md says: a
+//! loopback one does, a plain-HTTP one elsewhere never does.
 
 mod support;
 
@@ -13,19 +15,56 @@ use support::registry::{TestRegistry, base64_encode};
 use support::token::{Caller, PASSWORD, REFRESH_TOKEN, TokenRegistry, USER};
 
 fn fix(reg: &TokenRegistry, docker_config: &Path, dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_imagepin"))
-        .args([
-            "fix",
-            "-vv",
-            "--mirror",
-            &format!("docker.io={}", reg.url()),
-        ])
-        .current_dir(dir)
-        .env("DOCKER_CONFIG", docker_config)
-        .env("REGISTRY_AUTH_FILE", docker_config.join("none.json"))
-        .env_remove("XDG_RUNTIME_DIR")
-        .output()
-        .expect("run imagepin")
+    fix_with_env(reg, docker_config, dir, &[])
+}
+
+/// Proxy variables the HTTP client reads from the environment: none of the caller's
+/// reach a test run.
+const PROXY_VARS: [&str; 8] = [
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+];
+
+fn fix_with_env(
+    reg: &TokenRegistry,
+    docker_config: &Path,
+    dir: &Path,
+    env: &[(&str, &str)],
+) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_imagepin"));
+    cmd.args([
+        "fix",
+        "-vv",
+        "--mirror",
+        &format!("docker.io={}", reg.url()),
+    ])
+    .current_dir(dir)
+    .env("DOCKER_CONFIG", docker_config)
+    .env("REGISTRY_AUTH_FILE", docker_config.join("none.json"))
+    .env_remove("XDG_RUNTIME_DIR");
+    for var in PROXY_VARS {
+        cmd.env_remove(var);
+    }
+    cmd.envs(env.iter().copied());
+    cmd.output().expect("run imagepin")
+}
+
+/// A docker `config.json` holding the test user's password for `host`; returns the
+/// `auth` value written (the base64 of `user:password`).
+fn credentials_for(docker_config: &Path, host: &str) -> String {
+    let auth = base64_encode(format!("{USER}:{PASSWORD}").as_bytes());
+    fs::write(
+        docker_config.join("config.json"),
+        format!(r#"{{"auths": {{"{host}": {{"auth": "{auth}"}}}}}}"#),
+    )
+    .expect("write config");
+    auth
 }
 
 fn text(o: &Output) -> String {
@@ -98,15 +137,7 @@ fn private_repositories_need_credentials_sent_to_the_realm() {
         text(&o)
     );
 
-    let auth = base64_encode(format!("{USER}:{PASSWORD}").as_bytes());
-    fs::write(
-        s.config.path().join("config.json"),
-        format!(
-            r#"{{"auths": {{"{}": {{"auth": "{auth}"}}}}}}"#,
-            s.reg.host()
-        ),
-    )
-    .expect("write config");
+    let auth = credentials_for(s.config.path(), &s.reg.host());
     let o = fix(&s.reg, s.config.path(), tree.path());
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(
@@ -147,4 +178,103 @@ fn identity_tokens_are_exchanged_as_refresh_tokens() {
         ("POST", &Caller::Refresh)
     );
     assert!(!text(&o).contains(REFRESH_TOKEN), "no secret at -vv");
+}
+
+#[test]
+fn a_loopback_realm_on_another_host_gets_the_registrys_credentials() {
+    // The registry listens on 127.0.0.1, its token server on 127.0.0.2: another host.
+    // Credentials exist for the registry's host only.
+    let seed = TestRegistry::start();
+    let private = seed.push_image("acme/private", "1", "p");
+    let reg = TokenRegistry::start_with_realm(&seed, "127.0.0.2", |server| {
+        format!("http://{server}/token")
+    });
+    assert!(reg.token_server().starts_with("127.0.0.2:"));
+    let config = tempfile::tempdir().expect("tempdir");
+    let auth = credentials_for(config.path(), &reg.host());
+    let tree = tempfile::tempdir().expect("tempdir");
+    fs::write(tree.path().join("Dockerfile"), "FROM acme/private:1\n").expect("write");
+
+    let o = fix(&reg, config.path(), tree.path());
+
+    // SECURITY.md: credentials go to the token realm the registry's host names, and a
+    // loopback realm may have them over plain HTTP. Only they open acme/private.
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(
+        fs::read_to_string(tree.path().join("Dockerfile")).expect("read"),
+        format!("FROM acme/private:1@{private}\n")
+    );
+    let tokens = reg.token_requests();
+    assert_eq!(tokens.len(), 1, "{tokens:?}");
+    assert_eq!(
+        (
+            tokens[0].method.as_str(),
+            tokens[0].scope.as_str(),
+            &tokens[0].caller
+        ),
+        ("GET", "repository:acme/private:pull", &Caller::Basic),
+        "{tokens:?}"
+    );
+    assert!(
+        !text(&o).contains(PASSWORD) && !text(&o).contains(&auth),
+        "no secret at -vv"
+    );
+}
+
+#[test]
+fn a_plain_http_realm_that_is_not_loopback_never_gets_credentials() {
+    // The registry (loopback) names a realm on a host that is not loopback, over plain
+    // HTTP. `.invalid` never resolves, and no connection leaves loopback: the client's
+    // HTTP_PROXY is the token server, which answers for the realm; NO_PROXY keeps the
+    // registry's own requests direct.
+    const REALM: &str = "http://auth.imagepin-test.invalid/token";
+    let seed = TestRegistry::start();
+    let nginx = seed.push_image("library/nginx", "1.25", "n");
+    seed.push_image("acme/private", "1", "p");
+    let reg = TokenRegistry::start_with_realm(&seed, "127.0.0.1", |_| REALM.to_string());
+    let config = tempfile::tempdir().expect("tempdir");
+    let auth = credentials_for(config.path(), &reg.host());
+    let tree = tempfile::tempdir().expect("tempdir");
+    fs::write(
+        tree.path().join("Dockerfile"),
+        "FROM nginx:1.25\nFROM acme/private:1\n",
+    )
+    .expect("write");
+    let proxy = format!("http://{}", reg.token_server());
+
+    let o = fix_with_env(
+        &reg,
+        config.path(),
+        tree.path(),
+        &[("HTTP_PROXY", &proxy), ("NO_PROXY", "127.0.0.1,localhost")],
+    );
+
+    // Both token requests reached the realm, and neither carried credentials: the
+    // public image is pinned with an anonymous token, the private one is refused.
+    let tokens = reg.token_requests();
+    assert_eq!(tokens.len(), 2, "one per repository: {tokens:?}");
+    for t in &tokens {
+        assert!(t.target.starts_with(&format!("{REALM}?")), "{tokens:?}");
+        assert_eq!((t.method.as_str(), &t.caller), ("GET", &Caller::Anonymous));
+    }
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(
+        fs::read_to_string(tree.path().join("Dockerfile")).expect("read"),
+        format!("FROM nginx:1.25@{nginx}\nFROM acme/private:1\n")
+    );
+    // The error says the credentials were withheld, not that they were refused.
+    let out = text(&o);
+    assert!(out.contains("access denied to acme/private"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "the credentials for {} were not sent to the token realm {REALM}",
+            reg.host()
+        )),
+        "{out}"
+    );
+    assert!(!out.contains("were refused"), "{out}");
+    assert!(
+        !out.contains(PASSWORD) && !out.contains(&auth),
+        "no secret at -vv"
+    );
 }

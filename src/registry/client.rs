@@ -40,6 +40,11 @@ impl RequestStats {
     }
 }
 
+/// Credentials go to a token realm only over TLS, or to a loopback host.
+fn realm_may_get_credentials(url: &reqwest::Url) -> bool {
+    url.scheme() == "https" || url.host_str().is_some_and(super::endpoint::is_loopback)
+}
+
 #[derive(Clone, Copy)]
 enum Kind {
     Ping,
@@ -317,7 +322,15 @@ impl Client {
         if !ep.may_send_credentials() {
             return format!("credentials are never sent to {host} over plain HTTP");
         }
-        match self.credentials.for_host(&host).await {
+        let credential = self.credentials.for_host(&host).await;
+        if credential.is_some()
+            && let Some(realm) = self.withheld_realm(ep)
+        {
+            return format!(
+                "the credentials for {host} were not sent to the token realm {realm}: credentials never go over plain HTTP to a host that is not loopback"
+            );
+        }
+        match credential {
             Some(Credential::Basic { username, .. }) => {
                 format!("the credentials for {host} (user {username}) were refused")
             }
@@ -329,6 +342,17 @@ impl Client {
                 credentials::SOURCES
             ),
         }
+    }
+
+    /// The token realm of an endpoint's (already learnt) bearer challenge, when it may
+    /// not be sent credentials; redacted for messages.
+    fn withheld_realm(&self, ep: &Endpoint) -> Option<String> {
+        let cell = shared(&self.challenges, ep.base.clone());
+        let Some(Ok(Challenge::Bearer { realm, .. })) = cell.get() else {
+            return None;
+        };
+        let url = reqwest::Url::parse(realm).ok()?;
+        (!realm_may_get_credentials(&url)).then(|| redacted_url(&url))
     }
 
     /// The error for a failed answer; refusals say what credentials were involved.
@@ -399,10 +423,7 @@ impl Client {
     ) -> Result<Option<String>, RegistryError> {
         let scoped = ep.repository(repository);
         let url = auth::token_url(realm, service, &scoped).map_err(|m| protocol(ep, m))?;
-        // Credentials go to the realm only over TLS (or on loopback).
-        let realm_ok =
-            url.scheme() == "https" || url.host_str().is_some_and(super::endpoint::is_loopback);
-        let credential = if realm_ok {
+        let credential = if realm_may_get_credentials(&url) {
             self.credential(ep).await
         } else {
             None

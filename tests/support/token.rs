@@ -3,7 +3,10 @@
 //! `auth: token:`, and a small token server that issues ES256 JWTs signed by a test
 //! certificate the registry trusts (sent in the `x5c` header, as Docker Hub does).
 //! Anonymous callers may pull `library/*`; a username/password or a refresh token
-//! (`identitytoken`) may pull anything. Every token request is recorded.
+//! (`identitytoken`) may pull anything. Every token request is recorded, refused ones
+//! too. The token server can listen on another loopback address than the registry, and
+//! the realm the registry names in its challenge can be any URL (a test then routes it
+//! to the token server, e.g. through `HTTP_PROXY`).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -29,12 +32,16 @@ pub enum Caller {
     Anonymous,
     Basic,
     Refresh,
+    /// Credentials the server does not accept (answered 401).
+    Refused,
 }
 
-/// One token request: method, scope asked for, who asked.
+/// One token request: method, request target as sent (origin-form `/token?…`, or the
+/// absolute URL when it came through a proxy), scope asked for, who asked.
 #[derive(Debug, Clone)]
 pub struct TokenRequest {
     pub method: String,
+    pub target: String,
     pub scope: String,
     pub caller: Caller,
 }
@@ -42,13 +49,26 @@ pub struct TokenRequest {
 pub struct TokenRegistry {
     child: Child,
     port: u16,
+    token_server: String,
     _dir: tempfile::TempDir,
     requests: Arc<Mutex<Vec<TokenRequest>>>,
 }
 
 impl TokenRegistry {
-    /// Serve `seeded`'s storage behind token auth.
+    /// Serve `seeded`'s storage behind token auth, the token server on `127.0.0.1`.
     pub fn start(seeded: &TestRegistry) -> TokenRegistry {
+        Self::start_with_realm(seeded, "127.0.0.1", |server| {
+            format!("http://{server}/token")
+        })
+    }
+
+    /// The same with the token server listening on `ip` (a loopback address) and the
+    /// registry naming `realm(token server's ip:port)` as its token realm.
+    pub fn start_with_realm(
+        seeded: &TestRegistry,
+        ip: &str,
+        realm: impl FnOnce(&str) -> String,
+    ) -> TokenRegistry {
         let dir = tempfile::tempdir().expect("tempdir");
         let key = rcgen::KeyPair::generate().expect("key");
         let params =
@@ -65,8 +85,9 @@ impl TokenRegistry {
         .expect("signing key");
 
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind token server");
-        let token_port = listener.local_addr().expect("addr").port();
+        let listener = TcpListener::bind((ip, 0)).expect("bind token server");
+        let token_server = listener.local_addr().expect("addr").to_string();
+        let realm = realm(&token_server);
         let recorded = requests.clone();
         let signer = Arc::new(signer);
         thread::spawn(move || {
@@ -84,7 +105,7 @@ impl TokenRegistry {
         std::fs::write(
             &config,
             format!(
-                "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\nauth:\n  token:\n    realm: http://127.0.0.1:{token_port}/token\n    service: {SERVICE}\n    issuer: {ISSUER}\n    rootcertbundle: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\nauth:\n  token:\n    realm: {realm}\n    service: {SERVICE}\n    issuer: {ISSUER}\n    rootcertbundle: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
                 seeded.data_dir().display(),
                 cert_path.display()
             ),
@@ -101,6 +122,7 @@ impl TokenRegistry {
         let registry = TokenRegistry {
             child,
             port,
+            token_server,
             _dir: dir,
             requests,
         };
@@ -131,6 +153,11 @@ impl TokenRegistry {
 
     pub fn host(&self) -> String {
         format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Where the token server listens: `ip:port`.
+    pub fn token_server(&self) -> &str {
+        &self.token_server
     }
 
     pub fn token_requests(&self) -> Vec<TokenRequest> {
@@ -234,15 +261,16 @@ fn answer(
         (None, Some(_)) => None,
         (None, None) => Some(Caller::Anonymous),
     };
+    recorded.lock().expect("recorded").push(TokenRequest {
+        method,
+        target,
+        scope: scope.clone(),
+        caller: caller.clone().unwrap_or(Caller::Refused),
+    });
     let Some(caller) = caller else {
         let _ = conn.write_all(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n");
         return;
     };
-    recorded.lock().expect("recorded").push(TokenRequest {
-        method,
-        scope: scope.clone(),
-        caller: caller.clone(),
-    });
     // repository:NAME:pull → grant pull if allowed.
     let name = scope.split(':').nth(1).unwrap_or("").to_string();
     let allowed = caller != Caller::Anonymous || name.starts_with("library/");
