@@ -18,6 +18,7 @@ pub mod yaml_fast;
 pub mod yaml_tree;
 pub mod yaml_ts;
 
+use std::cell::Cell;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -157,7 +158,7 @@ pub fn scan_source(path: &Path, src: &str, kind: FileKind) -> Result<Vec<Finding
     };
     candidates.sort_by_key(|c| (c.span.start, c.span.end));
     candidates.dedup_by(|a, b| a.span == b.span);
-    let lines = LineIndex::new(src);
+    let lines = LineIndex::new();
     let mut findings = Vec::with_capacity(candidates.len());
     for c in candidates {
         let span = c.span.start + bom..c.span.end + bom;
@@ -204,35 +205,43 @@ pub fn scan_source(path: &Path, src: &str, kind: FileKind) -> Result<Vec<Finding
     Ok(findings)
 }
 
-/// Line starts of a file, for turning byte offsets into positions.
+/// Turns byte offsets into lines by counting line breaks forward from the previous
+/// question (findings come in file order), so even a huge file needs no index.
 struct LineIndex {
-    starts: Vec<usize>,
+    /// (start of the last line asked about, its 0-based number)
+    at: Cell<(usize, usize)>,
 }
 
 const IGNORE_MARKERS: [&str; 2] = ["imagepin: ignore", "imagepin:ignore"];
 
 impl LineIndex {
-    fn new(src: &str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(memchr::memchr_iter(b'\n', src.as_bytes()).map(|i| i + 1));
-        LineIndex { starts }
+    fn new() -> Self {
+        LineIndex {
+            at: Cell::new((0, 0)),
+        }
     }
 
-    /// 0-based line number containing `offset`.
-    fn line_of(&self, offset: usize) -> usize {
-        self.starts.partition_point(|&s| s <= offset) - 1
+    /// (0-based line number, line start) of the line holding `offset`.
+    fn locate(&self, src: &str, offset: usize) -> (usize, usize) {
+        let (mut start, mut line) = self.at.get();
+        if offset < start {
+            (start, line) = (0, 0);
+        }
+        let between = &src.as_bytes()[start..offset];
+        line += memchr::memchr_iter(b'\n', between).count();
+        start = memchr::memrchr(b'\n', between).map_or(start, |i| start + i + 1);
+        self.at.set((start, line));
+        (line, start)
     }
 
-    fn line_text<'a>(&self, src: &'a str, line: usize) -> &'a str {
-        let start = self.starts[line];
-        let end = self.starts.get(line + 1).copied().unwrap_or(src.len());
-        &src[start..end]
+    /// The end of the line starting at `start` (after its line break).
+    fn line_end(src: &str, start: usize) -> usize {
+        memchr::memchr(b'\n', &src.as_bytes()[start..]).map_or(src.len(), |i| start + i + 1)
     }
 
     /// 1-based (line, column in characters).
     fn position(&self, src: &str, offset: usize) -> (usize, usize) {
-        let line = self.line_of(offset);
-        let start = self.starts[line];
+        let (line, start) = self.locate(src, offset);
         // A byte-order mark is invisible in every editor: do not count it.
         let start = if start == 0 && src.starts_with('\u{feff}') {
             3
@@ -246,13 +255,17 @@ impl LineIndex {
     /// An `imagepin: ignore` comment after the reference on its own line, or a
     /// comment line of its own just above it.
     fn is_ignored(&self, src: &str, span: &Range<usize>) -> bool {
-        let line = self.line_of(span.start);
-        let line_end = self.starts.get(line + 1).copied().unwrap_or(src.len());
+        let (line, start) = self.locate(src, span.start);
+        let line_end = Self::line_end(src, start);
         let after = &src[span.end.min(line_end)..line_end];
         let trailing = after
             .find(['#', '/'])
             .is_some_and(|i| is_comment_marker(&after[i..]));
-        let above = line > 0 && is_comment_marker(self.line_text(src, line - 1).trim_start());
+        let above = line > 0 && {
+            let prev_start =
+                memchr::memrchr(b'\n', &src.as_bytes()[..start - 1]).map_or(0, |i| i + 1);
+            is_comment_marker(src[prev_start..start].trim_start())
+        };
         trailing || above
     }
 }
@@ -292,8 +305,11 @@ mod tests {
     #[test]
     fn positions_count_characters_and_crlf_lines() {
         let src = "a: 1\r\nimage: \"ü\" nginx\r\n";
-        let idx = LineIndex::new(src);
+        let idx = LineIndex::new();
         let off = src.find("nginx").unwrap();
+        assert_eq!(idx.position(src, off), (2, 12));
+        // Asking about an earlier offset after a later one starts counting over.
+        assert_eq!(idx.position(src, 2), (1, 3));
         assert_eq!(idx.position(src, off), (2, 12));
     }
 

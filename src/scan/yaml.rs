@@ -234,10 +234,10 @@ fn image_fields(
 /// Top-level keys decide what a document is: `apiVersion` + `kind` is Kubernetes,
 /// `services` is docker-compose, anything else plain YAML.
 fn document_format(root: Node<'_>, src: &str) -> Format {
-    let keys: Vec<&str> = pairs(root, src).map(|(k, _, _)| k).collect();
-    if keys.contains(&"apiVersion") && keys.contains(&"kind") {
+    let has = |key: &str| pairs(root, src).any(|(k, _, _)| k == key);
+    if has("apiVersion") && has("kind") {
         Format::Kubernetes
-    } else if keys.contains(&"services") {
+    } else if has("services") {
         Format::Compose
     } else {
         Format::Yaml
@@ -245,8 +245,8 @@ fn document_format(root: Node<'_>, src: &str) -> Format {
 }
 
 fn is_workflow(root: Node<'_>, src: &str) -> bool {
-    let keys: Vec<&str> = pairs(root, src).map(|(k, _, _)| k).collect();
-    keys.contains(&"jobs") && keys.contains(&"on")
+    let has = |key: &str| pairs(root, src).any(|(k, _, _)| k == key);
+    has("jobs") && has("on")
 }
 
 /// In YAML that is not a known container format, `image:` often names a picture or a
