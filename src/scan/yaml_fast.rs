@@ -450,19 +450,12 @@ impl<'s> Reader<'s> {
         }
         let mut anchor = None;
         if self.at(p) == b'&' {
-            let start = p + 1;
-            let mut i = start;
-            while !self.is_break_or_space(i) && !is_flow_indicator(self.s[i]) {
-                i += 1;
+            let name = self.anchor(p)?;
+            p = name.end;
+            while is_blank(self.at(p)) {
+                p += 1;
             }
-            if i == start || !self.is_break_or_space(i) {
-                return Err(Decline);
-            }
-            anchor = Some(start..i);
-            while is_blank(self.at(i)) {
-                i += 1;
-            }
-            p = i;
+            anchor = Some(name);
         }
         if self.is_eol(p) || (self.at(p) == b'#' && (spaced || anchor.is_some())) {
             // The value, if any, is on the following lines.
@@ -505,15 +498,8 @@ impl<'s> Reader<'s> {
         let c = self.at(p);
         let (id, next) = match c {
             b'*' => {
-                let mut i = p + 1;
-                while !self.is_break_or_space(i) && !is_flow_indicator(self.s[i]) {
-                    i += 1;
-                }
-                if i == p + 1 {
-                    return Err(Decline);
-                }
-                let id = self.b.node(p, i, Kind::Alias { name: p + 1..i });
-                (id, self.finish_line(i)?)
+                let (id, end) = self.alias(p)?;
+                (id, self.finish_line(end)?)
             }
             b'|' | b'>' => return self.block_scalar(p, indent),
             b'"' | b'\'' => {
@@ -545,18 +531,7 @@ impl<'s> Reader<'s> {
                     }
                     i += 1;
                 }
-                let mut end = i;
-                while end > p && is_blank(self.s[end - 1]) {
-                    end -= 1;
-                }
-                // tree-sitter types a plain scalar followed by a tab as a string.
-                if self.s[end..i].contains(&b'\t') {
-                    return Err(Decline);
-                }
-                let kind = Kind::Plain {
-                    string: plain_is_string(&self.src[p..end]),
-                };
-                let id = self.b.node(p, end, kind);
+                let (id, end) = self.plain(p, i)?;
                 (id, self.finish_line(end)?)
             }
         };
@@ -568,6 +543,47 @@ impl<'s> Reader<'s> {
             return Err(Decline);
         }
         Ok((id, next))
+    }
+
+    /// The name of an anchor or alias whose indicator is at `p` (up to a space, a
+    /// line end or a flow indicator).
+    fn name_end(&self, p: usize) -> Read<usize> {
+        let mut i = p + 1;
+        while !self.is_break_or_space(i) && !is_flow_indicator(self.s[i]) {
+            i += 1;
+        }
+        if i == p + 1 { Err(Decline) } else { Ok(i) }
+    }
+
+    /// `&name`, followed by a space or line end: the name's span.
+    fn anchor(&self, p: usize) -> Read<std::ops::Range<usize>> {
+        let end = self.name_end(p)?;
+        if !self.is_break_or_space(end) {
+            return Err(Decline);
+        }
+        Ok(p + 1..end)
+    }
+
+    /// `*name`: (node, end).
+    fn alias(&mut self, p: usize) -> Read<(usize, usize)> {
+        let end = self.name_end(p)?;
+        Ok((self.b.node(p, end, Kind::Alias { name: p + 1..end }), end))
+    }
+
+    /// A plain scalar from `p` to `stop` less trailing blanks: (node, end).
+    fn plain(&mut self, p: usize, stop: usize) -> Read<(usize, usize)> {
+        let mut end = stop;
+        while end > p && is_blank(self.s[end - 1]) {
+            end -= 1;
+        }
+        // tree-sitter types a plain scalar followed by a tab as a string.
+        if end == p || self.s[end..stop].contains(&b'\t') {
+            return Err(Decline);
+        }
+        let kind = Kind::Plain {
+            string: plain_is_string(&self.src[p..end]),
+        };
+        Ok((self.b.node(p, end, kind), end))
     }
 
     /// A `|` or `>` scalar in a block collection at column `indent`: the header, then
@@ -682,15 +698,9 @@ impl<'s> Reader<'s> {
         let mut p = p;
         let mut anchor = None;
         if self.at(p) == b'&' {
-            let mut i = p + 1;
-            while !self.is_break_or_space(i) && !is_flow_indicator(self.s[i]) {
-                i += 1;
-            }
-            if i == p + 1 || !self.is_break_or_space(i) {
-                return Err(Decline);
-            }
-            anchor = Some(p + 1..i);
-            p = self.flow_space(i, indent)?;
+            let name = self.anchor(p)?;
+            p = self.flow_space(name.end, indent)?;
+            anchor = Some(name);
         }
         let c = self.at(p);
         let (id, end) = match c {
@@ -704,16 +714,7 @@ impl<'s> Reader<'s> {
                 };
                 (self.b.node(p, end, kind), end)
             }
-            b'*' => {
-                let mut i = p + 1;
-                while !self.is_break_or_space(i) && !is_flow_indicator(self.s[i]) {
-                    i += 1;
-                }
-                if i == p + 1 {
-                    return Err(Decline);
-                }
-                (self.b.node(p, i, Kind::Alias { name: p + 1..i }), i)
-            }
+            b'*' => self.alias(p)?,
             _ => {
                 if !self.plain_can_start(p, true) {
                     return Err(Decline);
@@ -734,21 +735,7 @@ impl<'s> Reader<'s> {
                     }
                     i += 1;
                 }
-                let mut end = i;
-                while end > p && is_blank(self.s[end - 1]) {
-                    end -= 1;
-                }
-                // tree-sitter types a plain scalar followed by a tab as a string.
-                if self.s[end..i].contains(&b'\t') {
-                    return Err(Decline);
-                }
-                if end == p {
-                    return Err(Decline);
-                }
-                let kind = Kind::Plain {
-                    string: plain_is_string(&self.src[p..end]),
-                };
-                (self.b.node(p, end, kind), end)
+                self.plain(p, i)?
             }
         };
         if let Some(name) = anchor {
