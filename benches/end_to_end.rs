@@ -72,6 +72,8 @@ fn resolution() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(20),
     );
+    // `imagepin --concurrency` for the runs (its default when unset).
+    let concurrency = std::env::var("IMAGEPIN_BENCH_CONCURRENCY").ok();
     let reg = TestRegistry::start();
     let seeding = Instant::now();
     for i in 0..REPOS {
@@ -122,6 +124,7 @@ fn resolution() {
             "--mirror",
             &format!("docker.io={}", proxy.url()),
         ])
+        .args(concurrency.iter().flat_map(|c| ["--concurrency", c]))
         .current_dir(tree.path())
         .output()
         .expect("run imagepin");
@@ -142,6 +145,7 @@ fn resolution() {
             "--mirror",
             &format!("docker.io={}", proxy.url()),
         ])
+        .args(concurrency.iter().flat_map(|c| ["--concurrency", c]))
         .current_dir(tree.path())
         .output()
         .expect("run imagepin");

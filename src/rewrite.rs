@@ -11,6 +11,7 @@ use std::sync::Mutex;
 /// Held for the whole of every write. An interrupt (Ctrl-C) takes it before exiting, so
 /// it never lands between creating a temporary file and renaming it: every file is
 /// either as it was or fully rewritten, and no temporary file is left behind.
+/// (Writing from several threads was measured slower: the journal serialises them.)
 static WRITING: Mutex<()> = Mutex::new(());
 
 /// Install the interrupt handler: wait for a write in progress, then exit with 130.
@@ -94,19 +95,25 @@ pub fn write_atomic(path: &Path, original: &[u8], contents: &[u8]) -> Result<(),
     if current != original {
         return Err(WriteError::Modified);
     }
-    let permissions = fs::metadata(path)?.permissions();
+    // Not a symlink, so these are the file's own permissions.
+    let permissions = meta.permissions();
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
+    // Created with the file's permissions (the umask may narrow them; then they are
+    // set again): a chmod is a journaled metadata change, costly across many files.
     let mut tmp = tempfile::Builder::new()
         .prefix(".imagepin-")
         .suffix(".tmp")
+        .permissions(permissions.clone())
         .tempfile_in(dir)?;
     // No fsync: the rename is atomic for every reader, and syncing each of thousands
     // of files costs more than the whole run (measured: 1,500 files, 1.4 s of 2 s).
     tmp.write_all(contents)?;
-    fs::set_permissions(tmp.path(), permissions)?;
+    if tmp.as_file().metadata()?.permissions() != permissions {
+        fs::set_permissions(tmp.path(), permissions)?;
+    }
     tmp.persist(path).map_err(|e| WriteError::Io(e.error))?;
     Ok(())
 }

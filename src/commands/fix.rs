@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use super::{Apply, Mode, Outcome, Planned, Session, carry_out_all, count};
+use super::{Apply, Mode, Outcome, Planned, Session, carry_out_all, carry_out_as_answered, count};
 use crate::cli::{OutputFormat, RunError};
 use crate::config::{RegistrySettings, ScanSettings};
 use crate::finding::{DigestField, Finding, PinSite};
@@ -122,15 +122,36 @@ pub fn run(
     let session = (!targets.is_empty())
         .then(|| Session::new(settings))
         .transpose()?;
-    let results = match &session {
-        Some(s) => s.block_on(async {
-            let mut results = s.resolver.resolve_all(targets).await;
-            if let Some(p) = platform {
-                narrow_to_platform(s, &mut results, p).await;
-            }
-            results
-        }),
-        None => HashMap::new(),
+    let apply = Apply {
+        mode,
+        ignore: &scan_settings.ignore,
+        edits_pin: true,
+    };
+    let (results, rows, changed) = match &session {
+        // Writing with every answer final: each file is written as soon as its
+        // lookups are answered, while the rest are still in flight.
+        Some(s) if mode == Mode::Write && platform.is_none() => carry_out_as_answered(
+            &scan.files,
+            &apply,
+            file_targets,
+            |answered| s.block_on(s.resolver.resolve_each(targets, answered)),
+            plan_file,
+        ),
+        _ => {
+            let results = match &session {
+                Some(s) => s.block_on(async {
+                    let mut results = s.resolver.resolve_all(targets).await;
+                    if let Some(p) = platform {
+                        narrow_to_platform(s, &mut results, p).await;
+                    }
+                    results
+                }),
+                None => HashMap::new(),
+            };
+            let (rows, changed) =
+                carry_out_all(&scan.files, &apply, |file| plan_file(file, &results));
+            (results, rows, changed)
+        }
     };
     if let Some(p) = platform
         && results.values().any(|r| r.is_ok())
@@ -139,13 +160,6 @@ pub fn run(
             "--platform {p}: multi-arch tags are pinned to the {p} manifest; those pins are no longer multi-arch"
         ));
     }
-
-    let apply = Apply {
-        mode,
-        ignore: &scan_settings.ignore,
-        edits_pin: true,
-    };
-    let (rows, changed) = carry_out_all(&scan.files, &apply, |file| plan_file(file, &results));
     super::print(Command::Fix, &rows, format, false, mode == Mode::Diff)?;
 
     let pinned = count(&rows, &[Action::Pinned, Action::WouldPin]);
@@ -170,6 +184,19 @@ pub fn run(
     } else {
         Outcome::Clean
     })
+}
+
+/// The lookups a file's unpinned findings need.
+fn file_targets(file: &ScannedFile) -> Vec<Target> {
+    let mut targets: Vec<Target> = file
+        .findings
+        .iter()
+        .filter(|f| f.status.needs_pin())
+        .filter_map(target)
+        .collect();
+    targets.sort();
+    targets.dedup();
+    targets
 }
 
 /// One row per unpinned finding in a file, with the edit that pins it when resolved.

@@ -8,15 +8,16 @@ pub mod fix;
 pub mod update;
 pub mod verify;
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::io::Write;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, mpsc};
 
 use crate::cli::RunError;
 use crate::config::{ImageFilter, RegistrySettings};
 use crate::finding::Status;
-use crate::registry::{Client, Resolver};
+use crate::registry::{Client, RegistryError, Resolutions, Resolved, Resolver, Target};
 use crate::report::{self, Action, Row};
 use crate::rewrite::{self, Edit};
 use crate::scan;
@@ -149,6 +150,74 @@ pub fn carry_out_all<'a>(
         rows.extend(file_rows);
     }
     (rows, changed_files)
+}
+
+/// `fix` in write mode: each file is carried out, on a thread of its own, as soon as
+/// every lookup it needs is answered, while the others are still in flight, so the
+/// writes hide behind the network's latency instead of following it. `resolve` runs the
+/// lookups, telling its callback about each as it ends. Rows come back in path order.
+pub fn carry_out_as_answered<'a>(
+    files: &'a [ScannedFile],
+    apply: &Apply<'_>,
+    needs: impl Fn(&ScannedFile) -> Vec<Target>,
+    resolve: impl FnOnce(&mut dyn FnMut(&Target, &Result<Resolved, RegistryError>)) -> Resolutions,
+    plan: impl Fn(&'a ScannedFile, &Resolutions) -> Vec<Planned<'a>> + Sync,
+) -> (Resolutions, Vec<Row<'a>>, Vec<std::path::PathBuf>) {
+    let needed: Vec<Vec<Target>> = files.iter().map(&needs).collect();
+    let mut waiting: HashMap<&Target, Vec<usize>> = HashMap::new();
+    let mut pending: Vec<usize> = needed.iter().map(Vec::len).collect();
+    for (i, targets) in needed.iter().enumerate() {
+        for t in targets {
+            waiting.entry(t).or_default().push(i);
+        }
+    }
+    let (ready, inbox) = mpsc::channel::<(usize, Resolutions)>();
+    let (results, mut done) = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            let mut sink = std::io::sink();
+            inbox
+                .into_iter()
+                .map(|(i, known)| {
+                    (
+                        i,
+                        carry_out(&files[i], plan(&files[i], &known), apply, &mut sink),
+                    )
+                })
+                .collect::<Vec<_>>()
+        });
+        for (i, _) in pending.iter().enumerate().filter(|(_, n)| **n == 0) {
+            let _ = ready.send((i, Resolutions::new()));
+        }
+        let mut answered: Resolutions = HashMap::new();
+        let results = resolve(&mut |target, result| {
+            answered.insert(target.clone(), result.clone());
+            for &i in waiting.get(target).into_iter().flatten() {
+                pending[i] -= 1;
+                if pending[i] == 0 {
+                    let known = needed[i]
+                        .iter()
+                        .filter_map(|t| Some((t.clone(), answered.get(t)?.clone())))
+                        .collect();
+                    let _ = ready.send((i, known));
+                }
+            }
+        });
+        drop(ready);
+        let done = writer
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        (results, done)
+    });
+    done.sort_by_key(|(i, _)| *i);
+    let mut rows = Vec::new();
+    let mut changed_files = Vec::new();
+    for (i, (file_rows, changed)) in done {
+        if changed {
+            changed_files.push(files[i].path.clone());
+        }
+        rows.extend(file_rows);
+    }
+    (results, rows, changed_files)
 }
 
 /// How many rows ended in one of `actions`.

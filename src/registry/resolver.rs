@@ -86,6 +86,15 @@ impl Resolver {
 
     /// Resolve every unique target; duplicates in `targets` cost nothing extra.
     pub async fn resolve_all(&self, targets: impl IntoIterator<Item = Target>) -> Resolutions {
+        self.resolve_each(targets, &mut |_, _| {}).await
+    }
+
+    /// Like [`Resolver::resolve_all`], telling `answered` about each lookup as it ends.
+    pub async fn resolve_each(
+        &self,
+        targets: impl IntoIterator<Item = Target>,
+        answered: &mut dyn FnMut(&Target, &Result<Resolved, RegistryError>),
+    ) -> Resolutions {
         let unique: BTreeSet<Target> = targets.into_iter().collect();
         if let Some(bar) = &self.progress {
             bar.set_length(unique.len() as u64);
@@ -112,6 +121,7 @@ impl Resolver {
                     if let Some(bar) = &self.progress {
                         bar.inc(1);
                     }
+                    answered(&target, &result);
                     out.insert(target, result);
                 }
                 Err(e) => std::panic::resume_unwind(e.into_panic()),
