@@ -1,9 +1,11 @@
 //! YAML scanner: every document of a stream, every mapping key `image` whose value is a
 //! string scalar (plain, quoted, flow or block context, anchored, or an alias — then the
-//! anchor's definition is reported, once). Spans come from tree-sitter's concrete syntax
-//! tree, which keeps exact byte offsets in LF and CRLF files alike; no serde round-trip
-//! ever touches the text. A file with a syntax error is refused as a whole (with the line)
-//! so a template that only becomes YAML after rendering is never rewritten.
+//! anchor's definition is reported, once), then each format's own rules. Spans come
+//! from the document model (`yaml_tree`) that the fast reader builds document by
+//! document, or tree-sitter when the fast reader declines; both keep exact byte offsets
+//! in LF and CRLF files alike, and no serde round-trip ever touches the text. A file
+//! with a syntax error is refused as a whole (with the line) so a template that only
+//! becomes YAML after rendering is never rewritten.
 
 use std::collections::HashMap;
 use std::ops::Range;

@@ -1,0 +1,116 @@
+//! The fast reader against tree-sitter: the corpus, small cases, what it declines.
+
+use std::path::{Path, PathBuf};
+
+use super::*;
+use crate::scan::yaml_ts;
+
+/// Both readers, rendered; `None` where the fast one declines.
+fn both(src: &str) -> (Option<String>, Option<String>) {
+    let fast = read(src).map(|t| t.render());
+    let full = yaml_ts::read(src).ok().map(|t| t.render());
+    (fast, full)
+}
+
+fn agree(src: &str) -> bool {
+    match both(src) {
+        (Some(fast), full) => {
+            assert_eq!(Some(&fast), full.as_ref(), "readers disagree on:\n{src}");
+            true
+        }
+        (None, _) => false,
+    }
+}
+
+fn corpus_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("corpus dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            corpus_files(&path, out);
+        } else if path
+            .extension()
+            .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
+        {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn agrees_with_tree_sitter_on_the_corpus() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+    let mut files = Vec::new();
+    corpus_files(&root, &mut files);
+    let (mut read_bytes, mut declined_bytes) = (0usize, 0usize);
+    let mut declined = Vec::new();
+    for path in &files {
+        let Ok(src) = std::fs::read_to_string(path) else {
+            continue;
+        };
+        let src = src.strip_prefix('\u{feff}').unwrap_or(&src);
+        let (fast, full) = both(src);
+        match fast {
+            Some(fast) => {
+                assert_eq!(
+                    Some(&fast),
+                    full.as_ref(),
+                    "readers disagree on {}",
+                    path.display()
+                );
+                read_bytes += src.len();
+            }
+            None if full.is_some() => {
+                declined_bytes += src.len();
+                declined.push(path.display().to_string());
+            }
+            None => {}
+        }
+    }
+    eprintln!(
+        "fast reader declined {} files ({declined_bytes} bytes): {declined:#?}",
+        declined.len()
+    );
+    // The point of the fast reader: it must take nearly all real YAML.
+    assert!(
+        declined_bytes * 10 < read_bytes,
+        "fast reader read {read_bytes} bytes, declined {declined_bytes}"
+    );
+}
+
+#[test]
+fn small_cases_agree() {
+    let cases = [
+        "a: 1\nb: [x, \"y\", 'z']\nc: {d: e, \"f\": g}\n",
+        "containers:\n- name: a\n  image: nginx:1.25 # web\n  args:\n  - x\n- name: b\n",
+        "x: &a nginx\ny: *a\nz: &m\n  k: v\n",
+        "a: |\n  text\n   more\n\nb: >-\n  folded\n",
+        "a:\r\n  - b: c\r\n    d: 'e'\r\n",
+        "---\na: 1\n---\n# c\nb: 2\n...\n",
+        "{\"a\": {\"b\": [1, 2, {\"c\": \"d\"}]},\n \"e\": null}\n",
+        "k: v\n  # indented comment\nl: ''\n",
+        "- - a\n  - b\n- c\n",
+        "a: \"x\\\"y\"\nb: 'it''s'\n",
+        "empty:\nnext: 1\n",
+    ];
+    for src in cases {
+        assert!(agree(src), "fast reader declined:\n{src}");
+    }
+}
+
+#[test]
+fn declines_what_it_does_not_read() {
+    for src in [
+        "a: !!str x\n",
+        "? complex\n: key\n",
+        "%YAML 1.2\n---\na: 1\n",
+        "a:\n\tb: 1\n",
+        "a: multi\n  line\n",
+        "a: \"open\n  quote\"\n",
+        "--- a: 1\n",
+        "{{- if .Values.x }}\na: 1\n{{- end }}\n",
+        "a: b: c\n",
+        "a:\n  b: 1\n c: 2\n",
+    ] {
+        assert!(read(src).is_none(), "should decline:\n{src}");
+    }
+}
