@@ -1,5 +1,6 @@
 //! Criterion benchmarks of the hot paths on the real-world corpus in `testdata/corpus/`:
-//! reference parsing, each scanner (YAML, Dockerfile, JSONC) and span rewriting.
+//! reference parsing, each scanner (YAML, Dockerfile, JSONC), the fast YAML reader
+//! against tree-sitter's, and span rewriting.
 //! Run with `cargo bench --bench hot_paths`.
 
 use std::hint::black_box;
@@ -8,7 +9,7 @@ use std::path::{Path, PathBuf};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use imagepin::reference::Reference;
 use imagepin::rewrite::{self, Edit};
-use imagepin::scan::{self, FileKind};
+use imagepin::scan::{self, FileKind, yaml_fast, yaml_ts};
 
 fn corpus() -> Vec<(PathBuf, String, FileKind)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/corpus");
@@ -69,6 +70,32 @@ fn benches(c: &mut Criterion) {
         });
         g.finish();
     }
+
+    // The two YAML readers on the YAML the fast one takes (nearly all of it).
+    let taken: Vec<&str> = files
+        .iter()
+        .filter(|f| matches!(f.2, FileKind::Yaml | FileKind::Json))
+        .map(|f| f.1.as_str())
+        .filter(|t| yaml_fast::read(t).is_some())
+        .collect();
+    let bytes: usize = taken.iter().map(|t| t.len()).sum();
+    let mut g = c.benchmark_group("yaml reader");
+    g.throughput(Throughput::Bytes(bytes as u64));
+    g.bench_function(format!("fast ({} files)", taken.len()), |b| {
+        b.iter(|| {
+            for t in &taken {
+                let _ = black_box(yaml_fast::read(black_box(t)));
+            }
+        })
+    });
+    g.bench_function(format!("tree-sitter ({} files)", taken.len()), |b| {
+        b.iter(|| {
+            for t in &taken {
+                let _ = black_box(yaml_ts::read(black_box(t)).is_ok());
+            }
+        })
+    });
+    g.finish();
 
     // Rewriting: pin every reference of the largest corpus file.
     let (path, text, kind) = files

@@ -39,12 +39,22 @@ pub fn read_each(src: &str, each: &mut dyn FnMut(&Tree)) -> Option<()> {
 
 impl<'s> Reader<'s> {
     fn new(src: &'s str) -> Option<Reader<'s>> {
-        // Control characters (YAML forbids them) and a `\r` that does not end a line
-        // are the complete reader's business.
+        // Characters YAML does not allow in a stream (C0 and C1 controls, DEL, U+FFFE,
+        // U+FFFF, a byte-order mark past the start) and a `\r` that does not end a
+        // line are the complete reader's business.
         let bytes = src.as_bytes();
-        let control = |&b: &u8| b < 0x20 && b != b'\n' && b != b'\t' && b != b'\r';
+        let unprintable = bytes.iter().enumerate().any(|(i, &b)| match b {
+            b'\t' | b'\n' | b'\r' => false,
+            0..0x20 | 0x7f => true,
+            0xc2 => bytes.get(i + 1).is_some_and(|n| (0x80..0xa0).contains(n)),
+            0xef => matches!(
+                bytes.get(i + 1..i + 3),
+                Some([0xbb, 0xbf] | [0xbf, 0xbe] | [0xbf, 0xbf])
+            ),
+            _ => false,
+        });
         let lone_cr = memchr::memchr_iter(b'\r', bytes).any(|i| bytes.get(i + 1) != Some(&b'\n'));
-        if bytes.iter().any(control) || lone_cr {
+        if unprintable || lone_cr {
             return None;
         }
         Some(Reader {

@@ -110,6 +110,12 @@ fn declines_what_it_does_not_read() {
         "{{- if .Values.x }}\na: 1\n{{- end }}\n",
         "a: b: c\n",
         "a:\n  b: 1\n c: 2\n",
+        // Found by fuzzing: characters YAML does not allow, which tree-sitter refuses.
+        "a: x\u{7f}y\n",
+        "a: x\u{85}y\n",
+        "a: x\u{9f}y\n",
+        "a: x\u{feff}y\n",
+        "a: x\u{fffe}\n",
     ] {
         assert!(read(src).is_none(), "should decline:\n{src}");
     }
