@@ -234,6 +234,18 @@ impl<'s> Reader<'s> {
             && !(flow && is_flow_indicator(next))
     }
 
+    /// Skip the spaces separating an indicator (`-`, `:`, an anchor) from what follows;
+    /// tabs there are read unevenly by tree-sitter, so they are left to it.
+    fn spaces(&self, mut i: usize) -> Read<usize> {
+        while is_blank(self.at(i)) {
+            if self.s[i] == b'\t' {
+                return Err(Decline);
+            }
+            i += 1;
+        }
+        Ok(i)
+    }
+
     fn column(&self, i: usize) -> usize {
         i - memchr::memrchr(b'\n', &self.s[..i]).map_or(0, |n| n + 1)
     }
@@ -407,13 +419,7 @@ impl<'s> Reader<'s> {
         let mark = self.b.items_mark();
         let mut dash = first;
         let next = loop {
-            let mut p = dash + 1;
-            while is_blank(self.at(p)) {
-                p += 1;
-            }
-            if p > dash + 1 && self.at(p - 1) == b'\t' {
-                return Err(Decline);
-            }
+            let p = self.spaces(dash + 1)?;
             let c = self.at(p);
             let (item, next) = if c == b'-' && self.is_break_or_space(p + 1) {
                 let col = self.column(p);
@@ -459,16 +465,11 @@ impl<'s> Reader<'s> {
         same_indent_sequence: bool,
     ) -> Read<(Option<usize>, usize)> {
         let spaced = is_blank(self.at(p)) || (p > 0 && is_blank(self.s[p - 1]));
-        while is_blank(self.at(p)) {
-            p += 1;
-        }
+        p = self.spaces(p)?;
         let mut anchor = None;
         if self.at(p) == b'&' {
             let name = self.anchor(p)?;
-            p = name.end;
-            while is_blank(self.at(p)) {
-                p += 1;
-            }
+            p = self.spaces(name.end)?;
             anchor = Some(name);
         }
         if self.is_eol(p) || (self.at(p) == b'#' && (spaced || anchor.is_some())) {

@@ -116,6 +116,7 @@ fn declines_what_it_does_not_read() {
         "a: x\u{9f}y\n",
         "a: x\u{feff}y\n",
         "a: x\u{fffe}\n",
+        "-\t -\t +",
     ] {
         assert!(read(src).is_none(), "should decline:\n{src}");
     }
