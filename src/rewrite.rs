@@ -6,18 +6,18 @@ use std::fs;
 use std::io::{self, Write};
 use std::ops::Range;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::RwLock;
 
-/// Held for the whole of every write. An interrupt (Ctrl-C) takes it before exiting, so
-/// it never lands between creating a temporary file and renaming it: every file is
-/// either as it was or fully rewritten, and no temporary file is left behind.
-/// (Writing from several threads was measured slower: the journal serialises them.)
-static WRITING: Mutex<()> = Mutex::new(());
+/// Held (shared) for the whole of every write, by each writing thread. An interrupt
+/// (Ctrl-C) takes it exclusively before exiting, so it never lands between creating a
+/// temporary file and renaming it: every file is either as it was or fully rewritten,
+/// and no temporary file is left behind.
+static WRITING: RwLock<()> = RwLock::new(());
 
 /// Install the interrupt handler: wait for a write in progress, then exit with 130.
 pub fn exit_cleanly_on_interrupt() {
     let _ = ctrlc::set_handler(|| {
-        let _held = WRITING.lock().unwrap_or_else(|p| p.into_inner());
+        let _held = WRITING.write().unwrap_or_else(|p| p.into_inner());
         let _ = writeln!(
             io::stderr(),
             "interrupted; every file is either unchanged or fully written"
@@ -83,7 +83,7 @@ pub enum WriteError {
 /// rename, keeping the file's permissions. `original` is what the file held when it
 /// was read: if someone changed it since, nothing is written.
 pub fn write_atomic(path: &Path, original: &[u8], contents: &[u8]) -> Result<(), WriteError> {
-    let _writing = WRITING.lock().unwrap_or_else(|p| p.into_inner());
+    let _writing = WRITING.read().unwrap_or_else(|p| p.into_inner());
     let meta = fs::symlink_metadata(path)?;
     if meta.file_type().is_symlink() {
         return Err(WriteError::Symlink);

@@ -31,14 +31,14 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// Two references; lookups go in name order, so `alpine` meets the fault first and
-/// `nginx` must still be pinned.
+/// Two references; lookups go in file order, so `alpine` (in `a.yaml`) meets the fault
+/// first and `nginx` (in `b.yaml`) must still be pinned.
 fn tree(reg: &TestRegistry) -> (tempfile::TempDir, String) {
     reg.push_image("library/nginx", "1.25", "n");
     let alpine = reg.push_image("library/alpine", "3.19", "a");
     let t = tempfile::tempdir().expect("tempdir");
-    fs::write(t.path().join("a.yaml"), "image: nginx:1.25\n").expect("write");
-    fs::write(t.path().join("b.yaml"), "image: alpine:3.19\n").expect("write");
+    fs::write(t.path().join("a.yaml"), "image: alpine:3.19\n").expect("write");
+    fs::write(t.path().join("b.yaml"), "image: nginx:1.25\n").expect("write");
     (t, alpine)
 }
 
@@ -75,16 +75,16 @@ fn a_digest_header_with_an_unknown_algorithm_or_bad_hex_is_refused() {
             stderr(&o)
         );
         assert!(
-            stderr(&o).contains("b.yaml:1:8: alpine:3.19"),
+            stderr(&o).contains("a.yaml:1:8: alpine:3.19"),
             "{}",
             stderr(&o)
         );
         assert_eq!(
-            fs::read_to_string(t.path().join("b.yaml")).expect("read"),
+            fs::read_to_string(t.path().join("a.yaml")).expect("read"),
             "image: alpine:3.19\n"
         );
         assert!(
-            fs::read_to_string(t.path().join("a.yaml"))
+            fs::read_to_string(t.path().join("b.yaml"))
                 .expect("read")
                 .contains("@sha256:")
         );
@@ -114,7 +114,7 @@ fn a_malformed_challenge_is_a_clear_error() {
         stderr(&o)
     );
     assert_eq!(
-        fs::read_to_string(t.path().join("a.yaml")).expect("read"),
+        fs::read_to_string(t.path().join("b.yaml")).expect("read"),
         "image: nginx:1.25\n"
     );
 }

@@ -5,7 +5,7 @@
 //! `--platform`, a multi-arch tag is pinned to that platform's manifest instead of the
 //! index.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use super::{Apply, Mode, Outcome, Planned, Session, carry_out_all, carry_out_as_answered, count};
@@ -116,8 +116,9 @@ pub fn run(
         .filter(|f| f.status.needs_pin())
         .filter_map(target)
         .collect();
-    targets.sort();
-    targets.dedup();
+    // In file order (each once): with pipelined writes, early files finish early.
+    let mut seen = HashSet::new();
+    targets.retain(|t| seen.insert(t.clone()));
     let unique = targets.len();
     let session = (!targets.is_empty())
         .then(|| Session::new(settings))

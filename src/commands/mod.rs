@@ -152,6 +152,9 @@ pub fn carry_out_all<'a>(
     (rows, changed_files)
 }
 
+/// Threads writing files while lookups are in flight.
+const WRITERS: usize = 4;
+
 /// `fix` in write mode: each file is carried out, on a thread of its own, as soon as
 /// every lookup it needs is answered, while the others are still in flight, so the
 /// writes hide behind the network's latency instead of following it. `resolve` runs the
@@ -172,19 +175,25 @@ pub fn carry_out_as_answered<'a>(
         }
     }
     let (ready, inbox) = mpsc::channel::<(usize, Resolutions)>();
+    // Renaming over a file waits on the disk (ext4 flushes the new data first), so a
+    // few writers overlap those waits.
+    let inbox = std::sync::Mutex::new(inbox);
     let (results, mut done) = std::thread::scope(|scope| {
-        let writer = scope.spawn(|| {
-            let mut sink = std::io::sink();
-            inbox
-                .into_iter()
-                .map(|(i, known)| {
-                    (
-                        i,
-                        carry_out(&files[i], plan(&files[i], &known), apply, &mut sink),
-                    )
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut sink = std::io::sink();
+                    let mut done = Vec::new();
+                    loop {
+                        let next = inbox.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                        let Ok((i, known)) = next else { break };
+                        let file = &files[i];
+                        done.push((i, carry_out(file, plan(file, &known), apply, &mut sink)));
+                    }
+                    done
                 })
-                .collect::<Vec<_>>()
-        });
+            })
+            .collect();
         for (i, _) in pending.iter().enumerate().filter(|(_, n)| **n == 0) {
             let _ = ready.send((i, Resolutions::new()));
         }
@@ -203,9 +212,10 @@ pub fn carry_out_as_answered<'a>(
             }
         });
         drop(ready);
-        let done = writer
-            .join()
-            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        let done: Vec<_> = writers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect();
         (results, done)
     });
     done.sort_by_key(|(i, _)| *i);

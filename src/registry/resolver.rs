@@ -2,7 +2,7 @@
 //! up exactly once per run, concurrently up to a bound, and the answers are handed back
 //! by key so every file that uses a reference gets the same digest.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use tokio::sync::Semaphore;
@@ -95,7 +95,13 @@ impl Resolver {
         targets: impl IntoIterator<Item = Target>,
         answered: &mut dyn FnMut(&Target, &Result<Resolved, RegistryError>),
     ) -> Resolutions {
-        let unique: BTreeSet<Target> = targets.into_iter().collect();
+        // Each target once, in the order given: a caller that lists them file by file
+        // gets whole files answered early (requests queue in this order).
+        let mut seen = HashSet::new();
+        let unique: Vec<Target> = targets
+            .into_iter()
+            .filter(|t| seen.insert(t.clone()))
+            .collect();
         if let Some(bar) = &self.progress {
             bar.set_length(unique.len() as u64);
             bar.set_position(0);
