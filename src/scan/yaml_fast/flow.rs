@@ -131,9 +131,11 @@ impl Reader<'_> {
                 }
                 let colon_end = j + 1;
                 let quoted = matches!(self.at(i), b'"' | b'\'');
+                // After a plain key, a value needs a space (`a:{` is refused by
+                // tree-sitter); `{a:}` and `{a:, …}` have none.
                 if !(quoted
                     || self.is_break_or_space(colon_end)
-                    || is_flow_indicator(self.at(colon_end)))
+                    || matches!(self.at(colon_end), b',' | b'}'))
                 {
                     return Err(Decline);
                 }

@@ -117,6 +117,7 @@ fn declines_what_it_does_not_read() {
         "a: x\u{feff}y\n",
         "a: x\u{fffe}\n",
         "-\t -\t +",
+        "{a: 1, image:{ reference: x }}\n",
     ] {
         assert!(read(src).is_none(), "should decline:\n{src}");
     }
