@@ -338,6 +338,10 @@ impl<'s> Reader<'s> {
                 while end > at && is_blank(self.s[end - 1]) {
                     end -= 1;
                 }
+                // As for values: tree-sitter types a key followed by a tab as a string.
+                if self.s[end..i].contains(&b'\t') {
+                    return Err(Decline);
+                }
                 let text = &self.src[at..end];
                 let kind = Kind::Plain {
                     string: plain_is_string(text),

@@ -118,6 +118,7 @@ fn declines_what_it_does_not_read() {
         "a: x\u{fffe}\n",
         "-\t -\t +",
         "{a: 1, image:{ reference: x }}\n",
+        "a:\n  TRUE\t: po\n",
     ] {
         assert!(read(src).is_none(), "should decline:\n{src}");
     }
