@@ -370,10 +370,20 @@ impl<'s> Reader<'s> {
             }
             let c = self.s[i];
             if q == b'"' && c == b'\\' {
-                if self.is_eol(i + 1) {
+                // Only YAML's escapes; anything else is tree-sitter's to refuse.
+                let hex = match self.at(i + 1) {
+                    b'0' | b'a' | b'b' | b't' | b'\t' | b'n' | b'v' | b'f' | b'r' | b'e' | b' '
+                    | b'"' | b'/' | b'\\' | b'N' | b'_' | b'L' | b'P' => 0,
+                    b'x' => 2,
+                    b'u' => 4,
+                    b'U' => 8,
+                    _ => return Err(Decline),
+                };
+                let digits = self.s.get(i + 2..i + 2 + hex).ok_or(Decline)?;
+                if !digits.iter().all(u8::is_ascii_hexdigit) {
                     return Err(Decline);
                 }
-                i += 2;
+                i += 2 + hex;
                 continue;
             }
             if c == q {

@@ -90,6 +90,7 @@ fn small_cases_agree() {
         "k: v\n  # indented comment\nl: ''\n",
         "- - a\n  - b\n- c\n",
         "a: \"x\\\"y\"\nb: 'it''s'\n",
+        "a: \"tab\\t nl\\n \\x41 \\u00e9 \\U0001F600 \\\\ \\/\"\n",
         "empty:\nnext: 1\n",
     ];
     for src in cases {
@@ -119,6 +120,8 @@ fn declines_what_it_does_not_read() {
         "-\t -\t +",
         "{a: 1, image:{ reference: x }}\n",
         "a:\n  TRUE\t: po\n",
+        "a: [\"f\\zrom\"]\n",
+        "a: \"\\x4\"\n",
     ] {
         assert!(read(src).is_none(), "should decline:\n{src}");
     }
