@@ -1,8 +1,7 @@
 //! Flow context for the fast reader: `{…}` and `[…]` collections, which may run over
 //! several lines (JSON files are one), with their scalars, anchors and aliases.
 
-use super::{Decline, Read, Reader, is_blank, is_flow_indicator};
-use crate::scan::yaml_tree::Kind;
+use super::{Decline, Read, Reader, is_blank};
 
 impl Reader<'_> {
     /// Skip spaces, comments and line breaks inside a flow collection; lines must be
@@ -12,7 +11,7 @@ impl Reader<'_> {
             match self.at(i) {
                 b' ' | b'\t' => i += 1,
                 b'#' if i == 0 || matches!(self.s[i - 1], b' ' | b'\t' | b'\n') => {
-                    i = self.line_end(i)?;
+                    i = self.line_end(i);
                 }
                 _ if self.is_eol(i) => {
                     if i >= self.s.len() {
@@ -63,12 +62,7 @@ impl Reader<'_> {
         let (id, end) = match c {
             b'{' | b'[' => self.guard(|r| r.flow(p, indent))?,
             b'"' | b'\'' => {
-                let end = self.quoted_end(p)?;
-                let kind = if c == b'"' {
-                    Kind::DoubleQuoted
-                } else {
-                    Kind::SingleQuoted
-                };
+                let (end, kind) = self.quoted(p)?;
                 (self.b.node(p, end, kind), end)
             }
             b'*' => self.alias(p)?,
@@ -76,23 +70,7 @@ impl Reader<'_> {
                 if !self.plain_can_start(p, true) {
                     return Err(Decline);
                 }
-                let mut i = p;
-                while !self.is_eol(i) {
-                    let b = self.s[i];
-                    if is_flow_indicator(b) {
-                        break;
-                    }
-                    if b == b'#' && is_blank(self.s[i - 1]) {
-                        break;
-                    }
-                    if b == b':'
-                        && (self.is_break_or_space(i + 1) || is_flow_indicator(self.at(i + 1)))
-                    {
-                        break;
-                    }
-                    i += 1;
-                }
-                self.plain(p, i)?
+                self.plain(p, self.plain_stop(p, true).0)?
             }
         };
         if let Some(name) = anchor {

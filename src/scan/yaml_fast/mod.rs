@@ -129,12 +129,9 @@ impl<'s> Reader<'s> {
         self.s.get(i).copied().unwrap_or(b'\n')
     }
 
-    /// End of the line holding `i` (the `\n`, or the end of the text), checking that a
-    /// `\r` only ever ends a line.
-    fn line_end(&self, i: usize) -> Read<usize> {
-        let end =
-            memchr::memchr(b'\n', &self.s[i.min(self.s.len())..]).map_or(self.s.len(), |n| i + n);
-        Ok(end)
+    /// End of the line holding `i` (the `\n`, or the end of the text).
+    fn line_end(&self, i: usize) -> usize {
+        memchr::memchr(b'\n', &self.s[i.min(self.s.len())..]).map_or(self.s.len(), |n| i + n)
     }
 
     /// Whether `i` is at the end of a line's content (`\n`, `\r\n` or end of text).
@@ -147,10 +144,17 @@ impl<'s> Reader<'s> {
         self.is_eol(i) || is_blank(self.s[i])
     }
 
+    /// `end` moved back over trailing spaces, tabs and a `\r`, not past `start`.
+    fn trim_end(&self, start: usize, mut end: usize) -> usize {
+        while end > start && matches!(self.s[end - 1], b' ' | b'\t' | b'\r') {
+            end -= 1;
+        }
+        end
+    }
+
     /// The start of the line after the one holding `i`.
-    fn next_line(&self, i: usize) -> Read<usize> {
-        let end = self.line_end(i)?;
-        Ok((end + 1).min(self.s.len()))
+    fn next_line(&self, i: usize) -> usize {
+        (self.line_end(i) + 1).min(self.s.len())
     }
 
     /// From a line start: the next line with content, skipping blank and comment lines.
@@ -175,11 +179,11 @@ impl<'s> Reader<'s> {
                 if c == b'\r' && self.at(i + 1) != b'\n' {
                     return Err(Decline);
                 }
-                p = self.next_line(i)?;
+                p = self.next_line(i);
                 continue;
             }
             if c == b'#' {
-                p = self.next_line(i)?;
+                p = self.next_line(i);
                 continue;
             }
             let marker = if i == p
@@ -210,7 +214,7 @@ impl<'s> Reader<'s> {
             i += 1;
         }
         if self.at(i) == b'#' && (i > token_end || self.at(i.wrapping_sub(1)) == b' ') {
-            return self.next_line(i);
+            return Ok(self.next_line(i));
         }
         if !self.is_eol(i) {
             return Err(Decline);
@@ -218,7 +222,7 @@ impl<'s> Reader<'s> {
         if i < self.s.len() && self.s[i] == b'\r' && self.at(i + 1) != b'\n' {
             return Err(Decline);
         }
-        self.next_line(i)
+        Ok(self.next_line(i))
     }
 
     /// Whether a plain scalar may start at `i`: not at an indicator, except `-`, `?`
@@ -307,12 +311,7 @@ impl<'s> Reader<'s> {
         let c = self.at(at);
         let (start, end, kind, mut i) = match c {
             b'"' | b'\'' => {
-                let close = self.quoted_end(at)?;
-                let kind = if c == b'"' {
-                    Kind::DoubleQuoted
-                } else {
-                    Kind::SingleQuoted
-                };
+                let (close, kind) = self.quoted(at)?;
                 (at, close, kind, close)
             }
             _ => {
@@ -320,32 +319,11 @@ impl<'s> Reader<'s> {
                 if is_indicator(c) {
                     return Ok(None);
                 }
-                let mut i = at;
-                loop {
-                    if self.is_eol(i) {
-                        return Ok(None);
-                    }
-                    let b = self.s[i];
-                    if b == b'#' && is_blank(self.at(i.wrapping_sub(1))) {
-                        return Ok(None);
-                    }
-                    if b == b':' && self.is_break_or_space(i + 1) {
-                        break;
-                    }
-                    i += 1;
+                let (i, at_colon) = self.plain_stop(at, false);
+                if !at_colon {
+                    return Ok(None);
                 }
-                let mut end = i;
-                while end > at && is_blank(self.s[end - 1]) {
-                    end -= 1;
-                }
-                // As for values: tree-sitter types a key followed by a tab as a string.
-                if self.s[end..i].contains(&b'\t') {
-                    return Err(Decline);
-                }
-                let text = &self.src[at..end];
-                let kind = Kind::Plain {
-                    string: plain_is_string(text),
-                };
+                let (end, kind) = self.plain_span(at, i)?;
                 (at, end, kind, i)
             }
         };
@@ -532,14 +510,8 @@ impl<'s> Reader<'s> {
             }
             b'|' | b'>' => return self.block_scalar(p, indent),
             b'"' | b'\'' => {
-                let end = self.quoted_end(p)?;
-                let kind = if c == b'"' {
-                    Kind::DoubleQuoted
-                } else {
-                    Kind::SingleQuoted
-                };
-                let id = self.b.node(p, end, kind);
-                (id, self.finish_line(end)?)
+                let (end, kind) = self.quoted(p)?;
+                (self.b.node(p, end, kind), self.finish_line(end)?)
             }
             b'{' | b'[' => {
                 let (id, end) = self.guard(|r| r.flow(p, indent))?;
@@ -549,18 +521,12 @@ impl<'s> Reader<'s> {
                 if !self.plain_can_start(p, false) {
                     return Err(Decline);
                 }
-                let mut i = p;
-                while !self.is_eol(i) {
-                    let b = self.s[i];
-                    if b == b'#' && is_blank(self.s[i - 1]) {
-                        break;
-                    }
-                    if b == b':' && self.is_break_or_space(i + 1) {
-                        return Err(Decline);
-                    }
-                    i += 1;
+                // `a: b: c` is an error tree-sitter reports.
+                let (stop, at_colon) = self.plain_stop(p, false);
+                if at_colon {
+                    return Err(Decline);
                 }
-                let (id, end) = self.plain(p, i)?;
+                let (id, end) = self.plain(p, stop)?;
                 (id, self.finish_line(end)?)
             }
         };
@@ -599,8 +565,28 @@ impl<'s> Reader<'s> {
         Ok((self.b.node(p, end, Kind::Alias { name: p + 1..end }), end))
     }
 
-    /// A plain scalar from `p` to `stop` less trailing blanks: (node, end).
-    fn plain(&mut self, p: usize, stop: usize) -> Read<(usize, usize)> {
+    /// Where a plain scalar starting at `p` stops: at a line end, a comment, or a `:`
+    /// followed by a space (in flow context also by a flow indicator, and at a flow
+    /// indicator). `true` when it stopped at such a `:`.
+    pub(super) fn plain_stop(&self, p: usize, flow: bool) -> (usize, bool) {
+        let mut i = p;
+        while !self.is_eol(i) {
+            let b = self.s[i];
+            if (flow && is_flow_indicator(b)) || (b == b'#' && i > p && is_blank(self.s[i - 1])) {
+                return (i, false);
+            }
+            if b == b':'
+                && (self.is_break_or_space(i + 1) || (flow && is_flow_indicator(self.at(i + 1))))
+            {
+                return (i, true);
+            }
+            i += 1;
+        }
+        (i, false)
+    }
+
+    /// A plain scalar from `p` to `stop` less trailing blanks: (end, kind).
+    fn plain_span(&self, p: usize, stop: usize) -> Read<(usize, Kind)> {
         let mut end = stop;
         while end > p && is_blank(self.s[end - 1]) {
             end -= 1;
@@ -609,10 +595,24 @@ impl<'s> Reader<'s> {
         if end == p || self.s[end..stop].contains(&b'\t') {
             return Err(Decline);
         }
-        let kind = Kind::Plain {
-            string: plain_is_string(&self.src[p..end]),
-        };
+        let string = plain_is_string(&self.src[p..end]);
+        Ok((end, Kind::Plain { string }))
+    }
+
+    /// A plain scalar node from `p` to `stop` less trailing blanks: (node, end).
+    pub(super) fn plain(&mut self, p: usize, stop: usize) -> Read<(usize, usize)> {
+        let (end, kind) = self.plain_span(p, stop)?;
         Ok((self.b.node(p, end, kind), end))
+    }
+
+    /// A quoted scalar starting at `p`: (end after the closing quote, kind).
+    pub(super) fn quoted(&self, p: usize) -> Read<(usize, Kind)> {
+        let kind = if self.s[p] == b'"' {
+            Kind::DoubleQuoted
+        } else {
+            Kind::SingleQuoted
+        };
+        Ok((self.quoted_end(p)?, kind))
     }
 
     /// A `|` or `>` scalar in a block collection at column `indent`: the header, then
@@ -628,10 +628,7 @@ impl<'s> Reader<'s> {
         }
         let mut next = self.finish_line(i)?;
         // Without content the scalar ends with its header line (a comment included).
-        let mut end = self.line_end(i)?;
-        while end > i && matches!(self.s[end - 1], b' ' | b'\t' | b'\r') {
-            end -= 1;
-        }
+        let mut end = self.trim_end(i, self.line_end(i));
         let mut content_indent = None;
         while next < self.s.len() {
             let mut j = next;
@@ -648,7 +645,7 @@ impl<'s> Reader<'s> {
                 if content_indent.is_none() && j - next > indent + 1 {
                     return Err(Decline);
                 }
-                next = self.next_line(k)?;
+                next = self.next_line(k);
                 continue;
             }
             let col = j - next;
@@ -658,20 +655,13 @@ impl<'s> Reader<'s> {
                 }
                 break;
             }
-            if k != j {
-                // A tab inside a content line's indentation region
-                if content_indent.is_none() {
-                    return Err(Decline);
-                }
+            // A tab after the spaces of the first content line is left to tree-sitter.
+            if k != j && content_indent.is_none() {
+                return Err(Decline);
             }
             content_indent.get_or_insert(col);
-            let line_end = self.line_end(j)?;
-            let mut e = line_end;
-            while e > j && matches!(self.s[e - 1], b' ' | b'\t' | b'\r') {
-                e -= 1;
-            }
-            end = e;
-            next = (line_end + 1).min(self.s.len());
+            end = self.trim_end(j, self.line_end(j));
+            next = self.next_line(j);
         }
         let id = self.b.node(p, end, Kind::Block);
         Ok((id, next))
