@@ -109,16 +109,16 @@ pub fn run(
     });
     report::skipped(&scan.skipped);
 
-    let mut targets: Vec<Target> = scan
-        .files
-        .iter()
-        .flat_map(|file| &file.findings)
-        .filter(|f| f.status.needs_pin())
-        .filter_map(target)
-        .collect();
-    // In file order (each once): with pipelined writes, early files finish early.
+    // Each file's lookups, and all of them in file order (each once): with pipelined
+    // writes, early files finish early.
+    let needed: Vec<Vec<Target>> = scan.files.iter().map(file_targets).collect();
     let mut seen = HashSet::new();
-    targets.retain(|t| seen.insert(t.clone()));
+    let targets: Vec<Target> = needed
+        .iter()
+        .flatten()
+        .filter(|t| seen.insert(*t))
+        .cloned()
+        .collect();
     let unique = targets.len();
     let session = (!targets.is_empty())
         .then(|| Session::new(settings))
@@ -134,7 +134,7 @@ pub fn run(
         Some(s) if mode == Mode::Write && platform.is_none() => carry_out_as_answered(
             &scan.files,
             &apply,
-            file_targets,
+            needed,
             |answered| s.block_on(s.resolver.resolve_each(targets, answered)),
             plan_file,
         ),

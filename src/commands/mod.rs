@@ -157,16 +157,16 @@ const WRITERS: usize = 4;
 
 /// `fix` in write mode: each file is carried out, on a thread of its own, as soon as
 /// every lookup it needs is answered, while the others are still in flight, so the
-/// writes hide behind the network's latency instead of following it. `resolve` runs the
-/// lookups, telling its callback about each as it ends. Rows come back in path order.
+/// writes hide behind the network's latency instead of following it. `needed[i]` is
+/// what file `i` waits for (each once); `resolve` runs the lookups, telling its
+/// callback about each as it ends. Rows come back in path order.
 pub fn carry_out_as_answered<'a>(
     files: &'a [ScannedFile],
     apply: &Apply<'_>,
-    needs: impl Fn(&ScannedFile) -> Vec<Target>,
+    needed: Vec<Vec<Target>>,
     resolve: impl FnOnce(&mut dyn FnMut(&Target, &Result<Resolved, RegistryError>)) -> Resolutions,
     plan: impl Fn(&'a ScannedFile, &Resolutions) -> Vec<Planned<'a>> + Sync,
 ) -> (Resolutions, Vec<Row<'a>>, Vec<std::path::PathBuf>) {
-    let needed: Vec<Vec<Target>> = files.iter().map(&needs).collect();
     let mut waiting: HashMap<&Target, Vec<usize>> = HashMap::new();
     let mut pending: Vec<usize> = needed.iter().map(Vec::len).collect();
     for (i, targets) in needed.iter().enumerate() {

@@ -143,18 +143,11 @@ pub fn scan_source(path: &Path, src: &str, kind: FileKind) -> Result<Vec<Finding
             .map(|r| Candidate::inline(r.span, Format::Dockerfile))
             .collect(),
         FileKind::Jsonc => devcontainer::scan(body),
-        FileKind::Yaml | FileKind::Json => {
-            // Cheap prefilter: a plain YAML file that never says `image` has no image
-            // field (CI formats name images under other keys too).
-            if yaml::Flavor::from_path(path) == yaml::Flavor::Plain && !body.contains("image") {
-                return Ok(Vec::new());
-            }
-            yaml::scan(body, path).map_err(|e| Skipped {
-                path: path.to_path_buf(),
-                line: Some(e.line),
-                message: e.message,
-            })?
-        }
+        FileKind::Yaml | FileKind::Json => yaml::scan(body, path).map_err(|e| Skipped {
+            path: path.to_path_buf(),
+            line: Some(e.line),
+            message: e.message,
+        })?,
     };
     candidates.sort_by_key(|c| (c.span.start, c.span.end));
     candidates.dedup_by(|a, b| a.span == b.span);
