@@ -113,49 +113,34 @@ fn resolution() {
     }
     let floor = started.elapsed();
 
-    // Resolution alone (dry run: nothing written), then the real run.
-    let proxy = FaultProxy::start_with_latency(&reg.host(), vec![], latency);
-    let started = Instant::now();
-    let dry = Command::new(bin())
-        .args([
-            "fix",
-            "-q",
-            "--dry-run",
-            "--mirror",
-            &format!("docker.io={}", proxy.url()),
-        ])
-        .args(concurrency.iter().flat_map(|c| ["--concurrency", c]))
-        .current_dir(tree.path())
-        .output()
-        .expect("run imagepin");
-    let dry_wall = started.elapsed();
-    assert_eq!(
-        dry.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&dry.stderr)
-    );
-
-    let proxy = FaultProxy::start_with_latency(&reg.host(), vec![], latency);
-    let started = Instant::now();
-    let out = Command::new(bin())
-        .args([
-            "fix",
-            "-q",
-            "--mirror",
-            &format!("docker.io={}", proxy.url()),
-        ])
-        .args(concurrency.iter().flat_map(|c| ["--concurrency", c]))
-        .current_dir(tree.path())
-        .output()
-        .expect("run imagepin");
-    let wall = started.elapsed();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // Resolution alone (dry run: nothing written), then the real run, each through a
+    // fresh proxy so the request counts below are the real run's alone.
+    let fix = |extra: &[&str]| {
+        let proxy = FaultProxy::start_with_latency(&reg.host(), vec![], latency);
+        let started = Instant::now();
+        let out = Command::new(bin())
+            .args([
+                "fix",
+                "-q",
+                "--mirror",
+                &format!("docker.io={}", proxy.url()),
+            ])
+            .args(extra)
+            .args(concurrency.iter().flat_map(|c| ["--concurrency", c]))
+            .current_dir(tree.path())
+            .output()
+            .expect("run imagepin");
+        let wall = started.elapsed();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (wall, proxy)
+    };
+    let (dry_wall, _) = fix(&["--dry-run"]);
+    let (wall, proxy) = fix(&[]);
     let heads = proxy.manifest_requests("HEAD");
     let gets = proxy.manifest_requests("GET");
     let all = proxy.seen().len();
