@@ -13,7 +13,7 @@ use std::path::Path;
 
 use super::Candidate;
 use super::yaml_tree::{
-    Node, Pair, Tree, alias_name, anchor_name, pairs, scalar_span, scalar_text,
+    Node, Step, Tree, alias_name, anchor_name, pairs, scalar_span, scalar_text,
 };
 use super::yaml_ts::{MAX_DEPTH, Refusal};
 use crate::finding::Format;
@@ -197,30 +197,25 @@ fn image_fields(
 ) {
     // Anchors seen so far in this document: name → span of the anchored scalar.
     let mut anchors: HashMap<&str, Range<usize>> = HashMap::new();
-    // Depth-first, in document order, without recursion (deeply nested input is
-    // fine). A pair is checked when the walk reaches it, so an alias sees every
-    // anchor written before it; the flag says whether an excluded key is above.
-    enum Step<'t> {
-        Node(Node<'t>, bool),
-        Pair(Pair<'t>, bool),
-    }
-    let mut stack = vec![Step::Node(root, false)];
-    while let Some(step) = stack.pop() {
+    // Depth-first, in document order. A pair is checked when the walk reaches it, so
+    // an alias sees every anchor written before it; the flag says whether an excluded
+    // key is above.
+    let mut stack = vec![(Step::Node(root), false)];
+    while let Some((step, excluded)) = stack.pop() {
+        let mut below = excluded;
         match step {
-            Step::Node(node, excluded) => {
+            Step::Node(node) => {
                 if let Some(name) = anchor_name(node, src)
                     && let Some(span) = scalar_span(node)
                 {
                     anchors.insert(name, span);
                 }
-                stack.extend(node.pair_list().rev().map(|p| Step::Pair(p, excluded)));
-                stack.extend(node.item_list().rev().map(|i| Step::Node(i, excluded)));
             }
-            Step::Pair(pair, excluded) => {
+            Step::Pair(pair) => {
                 let key = pair.key().and_then(|k| scalar_text(k, src));
-                let excludes = excluded || key.is_some_and(|k| excluded_parents.contains(&k));
+                below = excluded || key.is_some_and(|k| excluded_parents.contains(&k));
                 if key == Some("image")
-                    && !excludes
+                    && !below
                     && let Some(value) = pair.value()
                 {
                     let span = scalar_span(value)
@@ -231,10 +226,9 @@ fn image_fields(
                         out.push(Candidate::inline(span, format));
                     }
                 }
-                stack.extend(pair.value().map(|v| Step::Node(v, excludes)));
-                stack.extend(pair.key().map(|k| Step::Node(k, excludes)));
             }
         }
+        step.children_rev(|c| stack.push((c, below)));
     }
 }
 

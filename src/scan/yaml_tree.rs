@@ -363,24 +363,43 @@ pub fn items(node: Node<'_>) -> impl DoubleEndedIterator<Item = Node<'_>> {
     node.item_list()
 }
 
-/// Every mapping pair with a string key in a subtree, depth first: (key text, value).
+/// One step of a depth-first walk in document order: a node, or a mapping pair (met
+/// before its key and value). Walks keep a stack of steps, so deep nesting is fine.
+#[derive(Clone, Copy)]
+pub enum Step<'t> {
+    Node(Node<'t>),
+    Pair(Pair<'t>),
+}
+
+impl<'t> Step<'t> {
+    /// Hand the steps that follow this one, last first, to `push` (onto a stack).
+    pub fn children_rev(self, mut push: impl FnMut(Step<'t>)) {
+        match self {
+            Step::Node(node) => {
+                node.pair_list().rev().for_each(|p| push(Step::Pair(p)));
+                node.item_list().rev().for_each(|i| push(Step::Node(i)));
+            }
+            Step::Pair(pair) => {
+                pair.value().into_iter().for_each(|v| push(Step::Node(v)));
+                pair.key().into_iter().for_each(|k| push(Step::Node(k)));
+            }
+        }
+    }
+}
+
+/// Every mapping pair with a string key in a subtree, in document order: (key text,
+/// value).
 pub fn all_pairs<'t, 's>(root: Node<'t>, src: &'s str) -> Vec<(&'s str, Node<'t>)> {
     let mut out = Vec::new();
-    let mut stack = vec![root];
-    while let Some(node) = stack.pop() {
-        let mut children = Vec::new();
-        for pair in node.pair_list() {
-            if let (Some(key), Some(value)) =
+    let mut stack = vec![Step::Node(root)];
+    while let Some(step) = stack.pop() {
+        if let Step::Pair(pair) = step
+            && let (Some(key), Some(value)) =
                 (pair.key().and_then(|k| scalar_text(k, src)), pair.value())
-            {
-                out.push((key, value));
-            }
-            children.extend(pair.key());
-            children.extend(pair.value());
+        {
+            out.push((key, value));
         }
-        children.extend(node.item_list());
-        // `out` is in document order only if children are visited before siblings.
-        stack.extend(children.into_iter().rev());
+        step.children_rev(|c| stack.push(c));
     }
     out
 }
