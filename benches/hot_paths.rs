@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use imagepin::reference::Reference;
 use imagepin::rewrite::{self, Edit};
-use imagepin::scan::{self, FileKind, yaml_fast, yaml_ts};
+use imagepin::scan::{self, FileKind};
+use imagepin::yaml::{fast, ts};
 
 fn corpus() -> Vec<(PathBuf, String, FileKind)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/corpus");
@@ -76,7 +77,7 @@ fn benches(c: &mut Criterion) {
         .iter()
         .filter(|f| matches!(f.2, FileKind::Yaml | FileKind::Json))
         .map(|f| f.1.as_str())
-        .filter(|t| yaml_fast::read(t).is_some())
+        .filter(|t| fast::read(t).is_some())
         .collect();
     let bytes: usize = taken.iter().map(|t| t.len()).sum();
     let mut g = c.benchmark_group("yaml reader");
@@ -84,14 +85,14 @@ fn benches(c: &mut Criterion) {
     g.bench_function(format!("fast ({} files)", taken.len()), |b| {
         b.iter(|| {
             for t in &taken {
-                let _ = black_box(yaml_fast::read(black_box(t)));
+                let _ = black_box(fast::read(black_box(t)));
             }
         })
     });
     g.bench_function(format!("tree-sitter ({} files)", taken.len()), |b| {
         b.iter(|| {
             for t in &taken {
-                let _ = black_box(yaml_ts::read(black_box(t)).is_ok());
+                let _ = black_box(ts::read(black_box(t)).is_ok());
             }
         })
     });

@@ -6,12 +6,14 @@ use std::io;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
-use crate::commands::{self, Mode, Outcome};
+use crate::apply::Mode;
+use crate::commands::{self, Outcome};
 use crate::config::{self, ConfigFile, RegistrySettings, ScanSettings};
+use crate::error::RunError;
 use crate::registry::platform::Platform;
-use crate::report;
+use crate::report::{self, OutputFormat};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -47,18 +49,6 @@ enum Command {
     Completions { shell: clap_complete::Shell },
     /// Print the man page (roff) on stdout.
     Man,
-}
-
-/// Output format.
-#[derive(Debug, Clone, Copy, Default, ValueEnum, PartialEq, Eq)]
-pub enum OutputFormat {
-    #[default]
-    Text,
-    Json,
-    /// SARIF 2.1.0, for code-scanning dashboards.
-    Sarif,
-    /// GitHub Actions workflow commands (annotations).
-    Github,
 }
 
 #[derive(Debug, Args)]
@@ -222,21 +212,6 @@ pub fn main() -> ExitCode {
             report::error(&format!("cannot write output: {e}"));
             ExitCode::from(2)
         }
-    }
-}
-
-/// Why a run ended before producing its result.
-#[derive(Debug)]
-pub enum RunError {
-    /// Bad arguments or configuration: exit 2.
-    Usage(String),
-    /// Writing the output failed.
-    Io(io::Error),
-}
-
-impl From<io::Error> for RunError {
-    fn from(e: io::Error) -> Self {
-        RunError::Io(e)
     }
 }
 

@@ -1,9 +1,10 @@
 //! The data every stage shares: a `Finding` is one image reference found in one file,
 //! with the exact byte span it occupies, its parsed form and what state it is in.
-//! Scanners produce findings; commands and reports only read them.
+//! Scanners produce findings; commands and reports only read them. A `Skipped` is
+//! the other thing a scan can produce: a file (or part of one) that was not read.
 
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -127,6 +128,30 @@ pub struct Finding {
     pub reference: Option<Reference>,
     /// Why a reference is invalid, or other context for the reader.
     pub note: Option<String>,
+}
+
+/// A file that could not be scanned: skipped, never written.
+#[derive(Debug, Clone)]
+pub struct Skipped {
+    pub path: PathBuf,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let path = display_path(&self.path);
+        match self.line {
+            Some(line) => write!(f, "{path}:{line}: {}", self.message),
+            None => write!(f, "{path}: {}", self.message),
+        }
+    }
+}
+
+/// A path as the user should see it: without a leading `./`.
+pub fn display_path(path: &Path) -> String {
+    let s = path.to_string_lossy();
+    s.strip_prefix("./").unwrap_or(&s).to_string()
 }
 
 /// Decide the status of reference text as written.

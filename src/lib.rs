@@ -6,9 +6,11 @@
 //! references concurrently → [`rewrite`] splices edits and writes atomically →
 //! [`report`] prints. [`cli`] turns arguments into settings; [`config`] holds them.
 
+pub mod apply;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod error;
 pub mod finding;
 pub mod reference;
 pub mod registry;
@@ -16,3 +18,4 @@ pub mod report;
 pub mod rewrite;
 pub mod scan;
 pub mod walk;
+pub mod yaml;

@@ -11,7 +11,8 @@ use ignore::{WalkBuilder, WalkState};
 
 use crate::config::ScanSettings;
 use crate::finding::Finding;
-use crate::scan::{self, FileKind, Skipped};
+use crate::finding::Skipped;
+use crate::scan::{self, FileKind};
 
 /// One scanned file with its findings. The text is kept only when asked for
 /// (commands that rewrite need it; `check` does not).

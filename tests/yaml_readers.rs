@@ -5,7 +5,7 @@
 //! aliases, comments and CRLF; mutated copies (a YAML-significant byte inserted or one
 //! removed) probe the edges: the fast reader may decline them, never disagree.
 
-use imagepin::scan::{yaml_fast, yaml_ts};
+use imagepin::yaml::{fast, ts};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -142,10 +142,10 @@ fn document(pairs: &[(String, V)], crlf: bool) -> String {
 }
 
 fn check(src: &str) -> Result<bool, TestCaseError> {
-    let Some(fast) = yaml_fast::read(src) else {
+    let Some(fast) = fast::read(src) else {
         return Ok(false);
     };
-    let full = yaml_ts::read(src).ok().map(|t| t.render());
+    let full = ts::read(src).ok().map(|t| t.render());
     prop_assert_eq!(Some(fast.render()), full, "readers disagree on:\n{:?}", src);
     Ok(true)
 }

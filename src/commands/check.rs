@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 
 use super::Outcome;
-use crate::cli::{OutputFormat, RunError};
 use crate::config::ScanSettings;
-use crate::report::{self, Action, Command, Row};
+use crate::error::RunError;
+use crate::report::{self, Action, Command, OutputFormat, Row};
 use crate::walk;
 
 pub fn run(

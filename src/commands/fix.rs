@@ -8,13 +8,14 @@
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
-use super::{Apply, Mode, Outcome, Planned, Session, carry_out_all, carry_out_as_answered, count};
-use crate::cli::{OutputFormat, RunError};
+use super::{Outcome, Session};
+use crate::apply::{Apply, Mode, Planned, carry_out_all, carry_out_as_answered, count};
 use crate::config::{RegistrySettings, ScanSettings};
+use crate::error::RunError;
 use crate::finding::{DigestField, Finding, PinSite};
 use crate::registry::platform::{self, Platform};
 use crate::registry::{RegistryError, Resolutions, Target};
-use crate::report::{self, Action, Command, Row};
+use crate::report::{self, Action, Command, OutputFormat, Row};
 use crate::rewrite::Edit;
 use crate::walk::{self, ScannedFile};
 

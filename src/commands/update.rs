@@ -7,13 +7,14 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
-use super::{Apply, Mode, Outcome, Planned, Session, carry_out_all, count};
-use crate::cli::{OutputFormat, RunError};
+use super::{Outcome, Session};
+use crate::apply::{Apply, Mode, Planned, carry_out_all, count};
 use crate::config::{RegistrySettings, ScanSettings};
+use crate::error::RunError;
 use crate::finding::{DigestField, Finding, PinSite, Status};
 use crate::registry::platform;
 use crate::registry::{Endpoint, RegistryError, Target};
-use crate::report::{self, Action, Command, Row, short_digest};
+use crate::report::{self, Action, Command, OutputFormat, Row, short_digest};
 use crate::rewrite::Edit;
 use crate::walk::{self, ScannedFile};
 

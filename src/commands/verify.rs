@@ -7,12 +7,12 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 
 use super::{Outcome, Session};
-use crate::cli::{OutputFormat, RunError};
 use crate::config::{RegistrySettings, ScanSettings};
+use crate::error::RunError;
 use crate::finding::Finding;
 use crate::registry::platform;
 use crate::registry::{RegistryError, Target};
-use crate::report::{self, Action, Command, Row, short_digest};
+use crate::report::{self, Action, Command, OutputFormat, Row, short_digest};
 use crate::walk;
 
 /// The digest lookup of a pin, and its tag lookup when it has a tag.

@@ -15,9 +15,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 
-use crate::cli::OutputFormat;
+use crate::finding::Skipped;
 use crate::finding::{Finding, Status};
-use crate::scan::Skipped;
+
+/// Output format.
+#[derive(Debug, Clone, Copy, Default, clap::ValueEnum, PartialEq, Eq)]
+pub enum OutputFormat {
+    #[default]
+    Text,
+    Json,
+    /// SARIF 2.1.0, for code-scanning dashboards.
+    Sarif,
+    /// GitHub Actions workflow commands (annotations).
+    Github,
+}
 
 /// What a command did (or found) for one finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -265,10 +276,7 @@ pub fn skipped(skipped: &[Skipped]) {
     }
 }
 
-/// A path as the user should see it: without a leading `./`.
-pub fn display_path(path: &Path) -> String {
-    crate::scan::display_path(path)
-}
+pub use crate::finding::display_path;
 
 /// `sha256:0123456789ab`: enough to tell digests apart in a line of text.
 pub fn short_digest(digest: &str) -> &str {

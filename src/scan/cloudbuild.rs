@@ -2,8 +2,8 @@
 //! runs. The top-level `images:` list names images the build pushes: not inputs.
 
 use super::Candidate;
-use super::yaml_tree::{Node, get, items, scalar_span};
 use crate::finding::Format;
+use crate::yaml::tree::{Node, get, items, scalar_span};
 
 pub fn scan(root: Option<Node<'_>>, src: &str, out: &mut Vec<Candidate>) {
     let Some(steps) = root.and_then(|r| get(r, src, "steps")) else {

@@ -3,8 +3,8 @@
 //! looked up or pinned.
 
 use super::Candidate;
-use super::yaml_tree::{Node, get, pairs, scalar_span};
 use crate::finding::Status;
+use crate::yaml::tree::{Node, get, pairs, scalar_span};
 
 pub fn mark_build_outputs(root: Option<Node<'_>>, src: &str, found: &mut [Candidate]) {
     let Some(services) = root.and_then(|r| get(r, src, "services")) else {

@@ -5,8 +5,8 @@
 //! `uses: owner/repo@ref` is an action, not an image. `${{ … }}` is templated.
 
 use super::Candidate;
-use super::yaml_tree::{Node, get, items, pairs, scalar_span};
 use crate::finding::Format;
+use crate::yaml::tree::{Node, get, items, pairs, scalar_span};
 
 const DOCKER_SCHEME: &str = "docker://";
 

@@ -3,8 +3,8 @@
 //! the top level, under `default:` and in jobs. `$VARIABLE` values are templated.
 
 use super::Candidate;
-use super::yaml_tree::{Node, all_pairs, get, is_mapping, items, scalar_span};
 use crate::finding::Format;
+use crate::yaml::tree::{Node, all_pairs, get, is_mapping, items, scalar_span};
 
 pub fn scan(root: Node<'_>, src: &str, out: &mut Vec<Candidate>) {
     for (key, value) in all_pairs(root, src) {

@@ -6,8 +6,8 @@
 //! keys its templates name, so imagepin never invents one.
 
 use super::Candidate;
-use super::yaml_tree::{Node, assemble, field_text, get, is_mapping, items, pairs, value_span};
 use crate::finding::{DigestField, Format, PinSite, Status};
+use crate::yaml::tree::{Node, assemble, field_text, get, is_mapping, items, pairs, value_span};
 
 pub fn scan(root: Node<'_>, src: &str, out: &mut Vec<Candidate>) {
     // (mapping node, whether it is the value of an image-like key)

@@ -5,10 +5,10 @@
 //! not kustomize.
 
 use super::Candidate;
-use super::yaml_tree::{
+use crate::finding::{DigestField, Format, PinSite, Status};
+use crate::yaml::tree::{
     Node, assemble, field_text, get, is_flow_mapping, is_mapping, items, pairs, value_span,
 };
-use crate::finding::{DigestField, Format, PinSite, Status};
 
 pub fn scan(root: Option<Node<'_>>, src: &str, out: &mut Vec<Candidate>) {
     let Some(images) = root.and_then(|r| get(r, src, "images")) else {

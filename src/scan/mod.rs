@@ -6,34 +6,24 @@
 pub mod circleci;
 pub mod cloudbuild;
 pub mod compose;
+pub mod detect;
 pub mod devcontainer;
 pub mod dockerfile;
+pub mod generic;
 pub mod github;
 pub mod gitlab;
 pub mod helm;
 pub mod kustomize;
 pub mod yaml;
 pub mod yaml_fallback;
-pub mod yaml_fast;
-pub mod yaml_tree;
-pub mod yaml_ts;
 
 use std::cell::Cell;
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::finding::{DigestField, Finding, Format, PinSite, Status, classify};
+use crate::finding::{DigestField, Finding, Format, PinSite, Skipped, Status, classify};
 
-/// How a file is read, decided from its name (or its content for explicit arguments).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FileKind {
-    Yaml,
-    /// JSON is read with the YAML parser (JSON is a subset of YAML 1.2).
-    Json,
-    /// JSON with comments and trailing commas (`devcontainer.json`).
-    Jsonc,
-    Dockerfile,
-}
+pub use detect::{FileKind, kind_for, sniff_kind};
 
 /// A reference a format scanner found, before classification.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,75 +50,6 @@ impl Candidate {
             pin: PinSite::Inline,
             status: None,
         }
-    }
-}
-
-/// A file that could not be scanned: skipped, never written.
-#[derive(Debug, Clone)]
-pub struct Skipped {
-    pub path: PathBuf,
-    pub line: Option<usize>,
-    pub message: String,
-}
-
-impl std::fmt::Display for Skipped {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let path = display_path(&self.path);
-        match self.line {
-            Some(line) => write!(f, "{path}:{line}: {}", self.message),
-            None => write!(f, "{path}: {}", self.message),
-        }
-    }
-}
-
-/// A path as the user should see it: without a leading `./`.
-pub fn display_path(path: &Path) -> String {
-    let s = path.to_string_lossy();
-    s.strip_prefix("./").unwrap_or(&s).to_string()
-}
-
-/// Choose the scanner for a file by its name; `None` for files imagepin does not read.
-pub fn kind_for(path: &Path) -> Option<FileKind> {
-    let name = path.file_name()?.to_str()?;
-    let lower = name.to_ascii_lowercase();
-    if lower == "devcontainer.json" || lower == ".devcontainer.json" {
-        return Some(FileKind::Jsonc);
-    }
-    if lower == "dockerfile"
-        || lower == "containerfile"
-        || lower.starts_with("dockerfile.")
-        || lower.starts_with("containerfile.")
-        || lower.ends_with(".dockerfile")
-        || lower.ends_with(".containerfile")
-    {
-        return Some(FileKind::Dockerfile);
-    }
-    if lower.ends_with(".yaml") || lower.ends_with(".yml") {
-        return Some(FileKind::Yaml);
-    }
-    if lower.ends_with(".json") {
-        return Some(FileKind::Json);
-    }
-    None
-}
-
-/// For a file named explicitly on the command line whose name says nothing: a file
-/// whose first instruction is `FROM` or `ARG` is a Dockerfile, anything else YAML.
-pub fn sniff_kind(src: &str) -> FileKind {
-    let first = src
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty() && !l.starts_with('#'))
-        .unwrap_or("");
-    let word = first
-        .split_whitespace()
-        .next()
-        .unwrap_or("")
-        .to_ascii_uppercase();
-    if word == "FROM" || word == "ARG" {
-        FileKind::Dockerfile
-    } else {
-        FileKind::Yaml
     }
 }
 
@@ -281,19 +202,6 @@ fn is_comment_marker(comment: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn kinds_by_name() {
-        let k = |n: &str| kind_for(Path::new(n));
-        assert_eq!(k("Dockerfile"), Some(FileKind::Dockerfile));
-        assert_eq!(k("Dockerfile.alpine"), Some(FileKind::Dockerfile));
-        assert_eq!(k("api.Dockerfile"), Some(FileKind::Dockerfile));
-        assert_eq!(k("Containerfile"), Some(FileKind::Dockerfile));
-        assert_eq!(k("deploy.yaml"), Some(FileKind::Yaml));
-        assert_eq!(k("compose.yml"), Some(FileKind::Yaml));
-        assert_eq!(k("x.json"), Some(FileKind::Json));
-        assert_eq!(k("main.rs"), None);
-    }
 
     #[test]
     fn positions_count_characters_and_crlf_lines() {

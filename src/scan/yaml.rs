@@ -1,109 +1,26 @@
-//! YAML scanner: every document of a stream, every mapping key `image` whose value is a
-//! string scalar (plain, quoted, flow or block context, anchored, or an alias — then the
-//! anchor's definition is reported, once), then each format's own rules. Spans come
-//! from the document model (`yaml_tree`) that the fast reader builds document by
-//! document, or tree-sitter when the fast reader declines; both keep exact byte offsets
-//! in LF and CRLF files alike, and no serde round-trip ever touches the text. A file
-//! with a syntax error is refused as a whole (with the line) so a template that only
-//! becomes YAML after rendering is never rewritten.
+//! YAML files: each document read by the YAML layer ([`crate::yaml`]) gets the generic
+//! `image:` rule and the rules of its format (from the file's path and the document's
+//! top-level keys). A file that cannot be read is refused as a whole with the line, so
+//! a template that only becomes YAML after rendering is never rewritten.
 
-use std::collections::HashMap;
-use std::ops::Range;
 use std::path::Path;
 
 use super::Candidate;
-use super::yaml_tree::{
-    Node, Step, Tree, alias_name, anchor_name, pairs, scalar_span, scalar_text,
-};
-use super::yaml_ts::{MAX_DEPTH, Refusal};
+use super::detect::{Flavor, document_format, is_workflow};
+use super::generic::{EXCLUDED_PARENTS, image_fields};
 use crate::finding::Format;
-
-/// What a file's name says about the documents in it: which CI system or packaging
-/// tool reads it, and so which rules beyond the generic `image:` one apply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flavor {
-    /// Any other YAML: Kubernetes, compose, Tekton, Argo … (decided per document).
-    Plain,
-    /// Named like a docker-compose file.
-    Compose,
-    GithubWorkflow,
-    GithubAction,
-    GitlabCi,
-    Circleci,
-    CloudBuild,
-    Kustomization,
-    HelmValues,
-}
-
-impl Flavor {
-    pub fn from_path(path: &Path) -> Flavor {
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        let parent = |n: usize| {
-            path.parent()
-                .and_then(|p| p.iter().rev().nth(n))
-                .and_then(|c| c.to_str())
-                .unwrap_or("")
-        };
-        let Some(stem) = name
-            .strip_suffix(".yaml")
-            .or_else(|| name.strip_suffix(".yml"))
-        else {
-            return Flavor::Plain;
-        };
-        if parent(0) == "workflows" && parent(1) == ".github" {
-            Flavor::GithubWorkflow
-        } else if stem == "action" {
-            Flavor::GithubAction
-        } else if stem == ".gitlab-ci" || stem == "gitlab-ci" || stem.ends_with(".gitlab-ci") {
-            Flavor::GitlabCi
-        } else if stem == "config" && parent(0) == ".circleci" {
-            Flavor::Circleci
-        } else if stem.starts_with("cloudbuild") {
-            Flavor::CloudBuild
-        } else if stem == "kustomization" {
-            Flavor::Kustomization
-        } else if stem.starts_with("values") {
-            Flavor::HelmValues
-        } else if stem.starts_with("docker-compose")
-            || stem.starts_with("compose")
-            || stem.ends_with(".compose")
-            || stem.ends_with("-compose")
-        {
-            Flavor::Compose
-        } else {
-            Flavor::Plain
-        }
-    }
-
-    /// The format every document of such a file is reported as.
-    fn format(self) -> Option<Format> {
-        match self {
-            Flavor::Plain => None,
-            Flavor::Compose => Some(Format::Compose),
-            Flavor::GithubWorkflow | Flavor::GithubAction => Some(Format::GithubActions),
-            Flavor::GitlabCi => Some(Format::GitlabCi),
-            Flavor::Circleci => Some(Format::Circleci),
-            Flavor::CloudBuild => Some(Format::CloudBuild),
-            Flavor::Kustomization => Some(Format::Kustomize),
-            Flavor::HelmValues => Some(Format::Helm),
-        }
-    }
-}
+use crate::yaml::{self, MAX_DEPTH, YamlError, tree::Tree};
 
 /// Why a file was not scanned.
 #[derive(Debug, Clone)]
-pub struct YamlError {
+pub struct Refused {
     /// 1-based line of the first syntax error.
     pub line: usize,
     pub message: String,
 }
 
 /// Find the image references in a YAML (or JSON) text read from `path`.
-pub fn scan(src: &str, path: &Path) -> Result<Vec<Candidate>, YamlError> {
+pub fn scan(src: &str, path: &Path) -> Result<Vec<Candidate>, Refused> {
     let flavor = Flavor::from_path(path);
     // Cheap prefilter: a plain YAML file that never says `image` has no image field
     // (CI formats name images under other keys too).
@@ -111,42 +28,34 @@ pub fn scan(src: &str, path: &Path) -> Result<Vec<Candidate>, YamlError> {
         return Ok(Vec::new());
     }
     let mut out = Vec::new();
-    // Document by document: memory follows the largest document, not the file.
-    let fast = super::yaml_fast::read_each(src, &mut |tree| {
-        scan_tree(tree, src, flavor, &mut out);
-    });
-    if fast.is_some() {
-        return Ok(out);
-    }
-    out.clear();
-    let tree = match super::yaml_ts::read(src) {
-        Ok(tree) => tree,
-        Err(Refusal::Syntax(line)) => {
+    let read = {
+        let out = std::cell::RefCell::new(&mut out);
+        yaml::read_each(src, &mut || out.borrow_mut().clear(), &mut |tree| {
+            scan_tree(tree, src, flavor, &mut out.borrow_mut())
+        })
+    };
+    match read {
+        Ok(()) => Ok(out),
+        Err(YamlError::Syntax { line }) => {
             // Valid YAML the grammar cannot read still gets the generic rule.
             if let Some(found) = super::yaml_fallback::scan(src) {
                 return Ok(found);
             }
-            return Err(YamlError {
+            Err(Refused {
                 line,
                 message: "does not parse as YAML (Helm templates must be rendered first); skipped"
                     .into(),
-            });
+            })
         }
-        Err(Refusal::TooDeep(line)) => {
-            return Err(YamlError {
-                line,
-                message: format!("nested deeper than {MAX_DEPTH} levels; skipped"),
-            });
-        }
-        Err(Refusal::GaveUp) => {
-            return Err(YamlError {
-                line: 1,
-                message: "the YAML parser gave up on this file".into(),
-            });
-        }
-    };
-    scan_tree(&tree, src, flavor, &mut out);
-    Ok(out)
+        Err(YamlError::TooDeep { line }) => Err(Refused {
+            line,
+            message: format!("nested deeper than {MAX_DEPTH} levels; skipped"),
+        }),
+        Err(YamlError::GaveUp) => Err(Refused {
+            line: 1,
+            message: "the YAML parser gave up on this file".into(),
+        }),
+    }
 }
 
 /// Apply the generic rule and the file's format rules to every document.
@@ -182,86 +91,6 @@ fn scan_tree(tree: &Tree, src: &str, flavor: Flavor, out: &mut Vec<Candidate>) {
         }
         out.extend(found);
     }
-}
-
-/// Keys under which an `image` key is data about something else, never a pod's image.
-const EXCLUDED_PARENTS: [&str; 2] = ["annotations", "labels"];
-
-/// The generic rule: every `image` key with a string scalar value, anchors followed.
-fn image_fields(
-    root: Node<'_>,
-    src: &str,
-    format: Format,
-    excluded_parents: &[&str],
-    out: &mut Vec<Candidate>,
-) {
-    // Anchors seen so far in this document: name → span of the anchored scalar.
-    let mut anchors: HashMap<&str, Range<usize>> = HashMap::new();
-    // Depth-first, in document order. A pair is checked when the walk reaches it, so
-    // an alias sees every anchor written before it; the flag says whether an excluded
-    // key is above.
-    let mut stack = vec![(Step::Node(root), false)];
-    while let Some((step, excluded)) = stack.pop() {
-        let mut below = excluded;
-        match step {
-            Step::Node(node) => {
-                if let Some(name) = anchor_name(node, src)
-                    && let Some(span) = scalar_span(node)
-                {
-                    anchors.insert(name, span);
-                }
-            }
-            Step::Pair(pair) => {
-                let key = pair.key().and_then(|k| scalar_text(k, src));
-                below = excluded || key.is_some_and(|k| excluded_parents.contains(&k));
-                if key == Some("image")
-                    && !below
-                    && let Some(value) = pair.value()
-                {
-                    let span = scalar_span(value)
-                        .or_else(|| alias_name(value, src).and_then(|a| anchors.get(a).cloned()));
-                    if let Some(span) = span
-                        && !(format == Format::Yaml && looks_like_file(&src[span.clone()]))
-                    {
-                        out.push(Candidate::inline(span, format));
-                    }
-                }
-            }
-        }
-        step.children_rev(|c| stack.push((c, below)));
-    }
-}
-
-/// Top-level keys decide what a document is: `apiVersion` + `kind` is Kubernetes,
-/// `services` is docker-compose, anything else plain YAML.
-fn document_format(root: Node<'_>, src: &str) -> Format {
-    let has = |key: &str| pairs(root, src).any(|(k, _, _)| k == key);
-    if has("apiVersion") && has("kind") {
-        Format::Kubernetes
-    } else if has("services") {
-        Format::Compose
-    } else {
-        Format::Yaml
-    }
-}
-
-fn is_workflow(root: Node<'_>, src: &str) -> bool {
-    let has = |key: &str| pairs(root, src).any(|(k, _, _)| k == key);
-    has("jobs") && has("on")
-}
-
-/// In YAML that is not a known container format, `image:` often names a picture or a
-/// URL (site generators, docs tools). Those are not container images.
-fn looks_like_file(text: &str) -> bool {
-    const PICTURES: [&str; 8] = [
-        ".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".ico", ".bmp",
-    ];
-    let lower = text.to_ascii_lowercase();
-    lower.contains("://")
-        || lower.starts_with('/')
-        || lower.starts_with("./")
-        || lower.starts_with("../")
-        || PICTURES.iter().any(|ext| lower.ends_with(ext))
 }
 
 #[cfg(test)]
@@ -343,24 +172,5 @@ mod tests {
     fn json_is_yaml() {
         let src = "{\n  \"kind\": \"Pod\", \"apiVersion\": \"v1\",\n  \"spec\": {\"containers\": [{\"image\": \"mongo\"}]}\n}\n";
         assert_eq!(texts(src), [("mongo", Format::Kubernetes)]);
-    }
-
-    #[test]
-    fn flavors_by_path() {
-        let f = |p: &str| Flavor::from_path(Path::new(p));
-        assert_eq!(f("docker-compose.prod.yml"), Flavor::Compose);
-        assert_eq!(f("compose.yaml"), Flavor::Compose);
-        assert_eq!(f("deploy.yaml"), Flavor::Plain);
-        assert_eq!(f("x/.github/workflows/ci.yml"), Flavor::GithubWorkflow);
-        assert_eq!(f("x/workflows/ci.yml"), Flavor::Plain);
-        assert_eq!(f("action.yaml"), Flavor::GithubAction);
-        assert_eq!(f(".gitlab-ci.yml"), Flavor::GitlabCi);
-        assert_eq!(f("templates/Docker.gitlab-ci.yml"), Flavor::GitlabCi);
-        assert_eq!(f(".circleci/config.yml"), Flavor::Circleci);
-        assert_eq!(f("config.yml"), Flavor::Plain);
-        assert_eq!(f("cloudbuild.yaml"), Flavor::CloudBuild);
-        assert_eq!(f("base/kustomization.yaml"), Flavor::Kustomization);
-        assert_eq!(f("values-prod.yaml"), Flavor::HelmValues);
-        assert_eq!(f("values.json"), Flavor::Plain);
     }
 }

@@ -108,7 +108,7 @@ mod tests {
     fn reads_what_the_grammar_cannot() {
         let src = "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - image: golang:1.22 # build\n    args: [\"\n      go build\n    \"]\n  - name: x\n    image: \"alpine:3.19\"\n  - name: y\n    command: |\n      image: golang:1.22\n";
         assert!(
-            !crate::scan::yaml_ts::grammar_accepts(src),
+            !crate::yaml::ts::grammar_accepts(src),
             "a case the grammar refuses"
         );
         let got = scan(src).expect("valid YAML");

@@ -3,12 +3,12 @@
 use std::path::{Path, PathBuf};
 
 use super::*;
-use crate::scan::yaml_ts;
+use crate::yaml::ts;
 
 /// Both readers, rendered; `None` where the fast one declines.
 fn both(src: &str) -> (Option<String>, Option<String>) {
     let fast = read(src).map(|t| t.render());
-    let full = yaml_ts::read(src).ok().map(|t| t.render());
+    let full = ts::read(src).ok().map(|t| t.render());
     (fast, full)
 }
 

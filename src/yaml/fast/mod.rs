@@ -5,13 +5,13 @@
 //! tree-sitter reader (a test holds the two to that over the whole corpus), several
 //! times faster. Anything else — tags, `?` keys, directives, tabs in indentation,
 //! multi-line plain or quoted scalars, odd indentation, and every syntax error — makes
-//! it decline with `None`, and the complete reader (`yaml_ts`) takes the file.
+//! it decline with `None`, and the complete reader (`ts`) takes the file.
 
 mod flow;
 #[cfg(test)]
 mod tests;
 
-use super::yaml_tree::{Builder, Kind, Tree, plain_is_string};
+use crate::yaml::tree::{Builder, Kind, Tree, plain_is_string};
 
 /// The reader declined the file.
 struct Decline;

@@ -7,7 +7,7 @@ use std::cell::RefCell;
 
 use tree_sitter::{Node, Parser};
 
-use super::yaml_tree::{Builder, Kind, Tree};
+use crate::yaml::tree::{Builder, Kind, Tree};
 
 /// Deeper than this, a file is refused rather than read (no real manifest comes close).
 pub const MAX_DEPTH: usize = 200;

@@ -1,7 +1,7 @@
 //! The YAML document model the format rules read: mappings, sequences, scalars and
 //! aliases with exact byte spans into the file, nothing else. Two parsers build it —
-//! `yaml_fast` for the block YAML nearly every manifest is written in, and
-//! `yaml_ts` (tree-sitter) for everything else — so the rules never depend on which
+//! `fast` for the block YAML nearly every manifest is written in, and
+//! `ts` (tree-sitter) for everything else — so the rules never depend on which
 //! one read the file. The query helpers at the bottom are the rules' whole vocabulary.
 
 use std::fmt::Write;

@@ -1,0 +1,230 @@
+//! Carrying out a plan: each file's planned edits are applied to its text, the new text
+//! is scanned again to prove that only the intended references changed, and then it
+//! is written atomically, printed as a diff, or only reported. `fix` and `update` both
+//! hand their plans here; with `fix`, files are written as their lookups are answered.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::mpsc;
+
+use crate::config::ImageFilter;
+use crate::finding::Status;
+use crate::registry::{RegistryError, Resolutions, Resolved, Target};
+use crate::report::{self, Action, Row};
+use crate::rewrite::{self, Edit};
+use crate::scan;
+use crate::walk::ScannedFile;
+
+/// What to do with planned edits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Write,
+    DryRun,
+    Diff,
+}
+
+/// A row and the edit that carries it out.
+pub struct Planned<'a> {
+    pub row: Row<'a>,
+    pub edit: Option<Edit>,
+}
+
+/// How edits are carried out.
+pub struct Apply<'s> {
+    pub mode: Mode,
+    pub ignore: &'s ImageFilter,
+    /// Whether each edit pins a reference that was unpinned (`fix`) or changes a pin
+    /// (`update`): the re-scan check expects that many more pinned references.
+    pub edits_pin: bool,
+}
+
+/// Carry out every file's plan, in path order. Returns all rows and the files that
+/// changed (or would).
+pub fn carry_out_all<'a>(
+    files: &'a [ScannedFile],
+    apply: &Apply<'_>,
+    plan: impl Fn(&'a ScannedFile) -> Vec<Planned<'a>>,
+) -> (Vec<Row<'a>>, Vec<std::path::PathBuf>) {
+    let mut out = std::io::stdout().lock();
+    let mut rows = Vec::new();
+    let mut changed_files = Vec::new();
+    for file in files {
+        let (file_rows, changed) = carry_out(file, plan(file), apply, &mut out);
+        if changed {
+            changed_files.push(file.path.clone());
+        }
+        rows.extend(file_rows);
+    }
+    (rows, changed_files)
+}
+
+/// Threads writing files while lookups are in flight.
+const WRITERS: usize = 4;
+
+/// `fix` in write mode: each file is carried out, on a thread of its own, as soon as
+/// every lookup it needs is answered, while the others are still in flight, so the
+/// writes hide behind the network's latency instead of following it. `needed[i]` is
+/// what file `i` waits for (each once); `resolve` runs the lookups, telling its
+/// callback about each as it ends. Rows come back in path order.
+pub fn carry_out_as_answered<'a>(
+    files: &'a [ScannedFile],
+    apply: &Apply<'_>,
+    needed: Vec<Vec<Target>>,
+    resolve: impl FnOnce(&mut dyn FnMut(&Target, &Result<Resolved, RegistryError>)) -> Resolutions,
+    plan: impl Fn(&'a ScannedFile, &Resolutions) -> Vec<Planned<'a>> + Sync,
+) -> (Resolutions, Vec<Row<'a>>, Vec<std::path::PathBuf>) {
+    let mut waiting: HashMap<&Target, Vec<usize>> = HashMap::new();
+    let mut pending: Vec<usize> = needed.iter().map(Vec::len).collect();
+    for (i, targets) in needed.iter().enumerate() {
+        for t in targets {
+            waiting.entry(t).or_default().push(i);
+        }
+    }
+    let (ready, inbox) = mpsc::channel::<(usize, Resolutions)>();
+    // Renaming over a file waits on the disk (ext4 flushes the new data first), so a
+    // few writers overlap those waits.
+    let inbox = std::sync::Mutex::new(inbox);
+    let (results, mut done) = std::thread::scope(|scope| {
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut sink = std::io::sink();
+                    let mut done = Vec::new();
+                    loop {
+                        let next = inbox.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                        let Ok((i, known)) = next else { break };
+                        let file = &files[i];
+                        done.push((i, carry_out(file, plan(file, &known), apply, &mut sink)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        for (i, _) in pending.iter().enumerate().filter(|(_, n)| **n == 0) {
+            let _ = ready.send((i, Resolutions::new()));
+        }
+        let mut answered: Resolutions = HashMap::new();
+        let results = resolve(&mut |target, result| {
+            answered.insert(target.clone(), result.clone());
+            for &i in waiting.get(target).into_iter().flatten() {
+                pending[i] -= 1;
+                if pending[i] == 0 {
+                    let known = needed[i]
+                        .iter()
+                        .filter_map(|t| Some((t.clone(), answered.get(t)?.clone())))
+                        .collect();
+                    let _ = ready.send((i, known));
+                }
+            }
+        });
+        drop(ready);
+        let done: Vec<_> = writers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect();
+        (results, done)
+    });
+    done.sort_by_key(|(i, _)| *i);
+    let mut rows = Vec::new();
+    let mut changed_files = Vec::new();
+    for (i, (file_rows, changed)) in done {
+        if changed {
+            changed_files.push(files[i].path.clone());
+        }
+        rows.extend(file_rows);
+    }
+    (results, rows, changed_files)
+}
+
+/// How many rows ended in one of `actions`.
+pub fn count(rows: &[Row<'_>], actions: &[Action]) -> usize {
+    rows.iter().filter(|r| actions.contains(&r.action)).count()
+}
+
+/// Carry out one file's planned edits. Rows whose edit could not be applied or written
+/// become failures; in dry-run and diff modes done actions become "would" actions.
+/// Returns the rows and whether the file changed (or would).
+pub fn carry_out<'a>(
+    file: &'a ScannedFile,
+    planned: Vec<Planned<'a>>,
+    apply: &Apply<'_>,
+    out: &mut impl Write,
+) -> (Vec<Row<'a>>, bool) {
+    let done = |a: Action| matches!(a, Action::Pinned | Action::Updated);
+    let edits: Vec<Edit> = planned
+        .iter()
+        .filter(|p| done(p.row.action))
+        .filter_map(|p| p.edit.clone())
+        .collect();
+    let mut rows: Vec<Row<'a>> = planned.into_iter().map(|p| p.row).collect();
+    let mut changed = false;
+    if !edits.is_empty() {
+        match apply_file(file, &edits, apply, out) {
+            Ok(()) => changed = true,
+            Err(message) => {
+                for row in rows.iter_mut().filter(|r| done(r.action)) {
+                    row.action = Action::Failed;
+                    row.message = Some(message.clone());
+                }
+            }
+        }
+    }
+    if apply.mode != Mode::Write {
+        for row in rows.iter_mut() {
+            row.action = match row.action {
+                Action::Pinned => Action::WouldPin,
+                Action::Updated => Action::WouldUpdate,
+                a => a,
+            };
+        }
+    }
+    (rows, changed)
+}
+
+fn apply_file(
+    file: &ScannedFile,
+    edits: &[Edit],
+    apply: &Apply<'_>,
+    out: &mut impl Write,
+) -> Result<(), String> {
+    let path = report::display_path(&file.path);
+    let Some(source) = file.source.as_deref() else {
+        return Err(format!("{path}: text was not kept for rewriting (bug)"));
+    };
+    let new = rewrite::apply(source, edits).map_err(|e| format!("{path}: {e}"))?;
+    let pins_added = if apply.edits_pin { edits.len() } else { 0 };
+    verify_rescan(file, &new, pins_added, apply.ignore)?;
+    match apply.mode {
+        Mode::Write => rewrite::write_atomic(&file.path, source.as_bytes(), new.as_bytes())
+            .map_err(|e| format!("{path}: not written: {e}")),
+        Mode::Diff => report::diff(out, &file.path, source, &new)
+            .map_err(|e| format!("cannot write diff: {e}")),
+        Mode::DryRun => Ok(()),
+    }
+}
+
+/// Re-scan the edited text: it must hold the same number of references, with exactly
+/// `pins_added` more of them pinned. Anything else means a span was wrong: refuse.
+fn verify_rescan(
+    file: &ScannedFile,
+    new: &str,
+    pins_added: usize,
+    ignore: &ImageFilter,
+) -> Result<(), String> {
+    let path = report::display_path(&file.path);
+    let kind = scan::kind_for(&file.path).unwrap_or_else(|| scan::sniff_kind(new));
+    let mut after = scan::scan_source(&file.path, new, kind)
+        .map_err(|e| format!("{path}: edited text no longer parses ({e}); not written"))?;
+    after.retain(|f| !ignore.matches(f));
+    let pinned = |fs: &mut dyn Iterator<Item = Status>| fs.filter(|s| *s == Status::Pinned).count();
+    let before_pinned = pinned(&mut file.findings.iter().map(|f| f.status));
+    let after_pinned = pinned(&mut after.iter().map(|f| f.status));
+    if after.len() != file.findings.len() || after_pinned != before_pinned + pins_added {
+        return Err(format!(
+            "{path}: edited text does not scan as expected ({} references, {before_pinned} pinned before; {} and {after_pinned} after); not written",
+            file.findings.len(),
+            after.len()
+        ));
+    }
+    Ok(())
+}
