@@ -150,43 +150,81 @@ pub fn carry_out<'a>(
     apply: &Apply<'_>,
     out: &mut impl Write,
 ) -> (Vec<Row<'a>>, bool) {
-    let done = |a: Action| matches!(a, Action::Pinned | Action::Updated);
-    let edits: Vec<Edit> = planned
-        .iter()
-        .filter(|p| done(p.row.action))
-        .filter_map(|p| p.edit.clone())
-        .collect();
-    let mut rows: Vec<Row<'a>> = planned.into_iter().map(|p| p.row).collect();
+    let (mut rows, new) = edit(file, planned, apply);
     let mut changed = false;
-    if !edits.is_empty() {
-        match apply_file(file, &edits, apply, out) {
+    if let Some(new) = new {
+        let path = report::display_path(&file.path);
+        let source = file.source.as_deref().unwrap_or_default();
+        let done = match apply.mode {
+            Mode::Write => rewrite::write_atomic(&file.path, source.as_bytes(), new.as_bytes())
+                .map_err(|e| format!("{path}: not written: {e}")),
+            Mode::Diff => report::diff(out, &file.path, source, &new)
+                .map_err(|e| format!("cannot write diff: {e}")),
+            Mode::DryRun => Ok(()),
+        };
+        match done {
             Ok(()) => changed = true,
-            Err(message) => {
-                for row in rows.iter_mut().filter(|r| done(r.action)) {
-                    row.action = Action::Failed;
-                    row.message = Some(message.clone());
-                }
-            }
+            Err(message) => fail_done(&mut rows, &message),
         }
     }
     if apply.mode != Mode::Write {
-        for row in rows.iter_mut() {
-            row.action = match row.action {
-                Action::Pinned => Action::WouldPin,
-                Action::Updated => Action::WouldUpdate,
-                a => a,
-            };
-        }
+        not_done(&mut rows);
     }
     (rows, changed)
 }
 
-fn apply_file(
-    file: &ScannedFile,
-    edits: &[Edit],
+/// Changes that were not written become changes that would be made.
+pub fn not_done(rows: &mut [Row<'_>]) {
+    for row in rows.iter_mut() {
+        row.action = match row.action {
+            Action::Pinned => Action::WouldPin,
+            Action::Updated => Action::WouldUpdate,
+            a => a,
+        };
+    }
+}
+
+/// Apply one file's planned edits to its text and prove them by scanning the result
+/// again. Returns the rows (those whose edit could not be applied become failures)
+/// and the new text, when there was something to change and it holds.
+pub fn edit<'a>(
+    file: &'a ScannedFile,
+    planned: Vec<Planned<'a>>,
     apply: &Apply<'_>,
-    out: &mut impl Write,
-) -> Result<(), String> {
+) -> (Vec<Row<'a>>, Option<String>) {
+    let edits: Vec<Edit> = planned
+        .iter()
+        .filter(|p| is_done(p.row.action))
+        .filter_map(|p| p.edit.clone())
+        .collect();
+    let mut rows: Vec<Row<'a>> = planned.into_iter().map(|p| p.row).collect();
+    if edits.is_empty() {
+        return (rows, None);
+    }
+    match edited_text(file, &edits, apply) {
+        Ok(new) => (rows, Some(new)),
+        Err(message) => {
+            fail_done(&mut rows, &message);
+            (rows, None)
+        }
+    }
+}
+
+/// Rows whose action is a change made (or to be made).
+fn is_done(a: Action) -> bool {
+    matches!(a, Action::Pinned | Action::Updated)
+}
+
+/// The changes of these rows did not happen, for `message`.
+fn fail_done(rows: &mut [Row<'_>], message: &str) {
+    for row in rows.iter_mut().filter(|r| is_done(r.action)) {
+        row.action = Action::Failed;
+        row.message = Some(message.to_string());
+    }
+}
+
+/// The file's text with `edits` applied, proven by a re-scan.
+fn edited_text(file: &ScannedFile, edits: &[Edit], apply: &Apply<'_>) -> Result<String, String> {
     let path = report::display_path(&file.path);
     let Some(source) = file.source.as_deref() else {
         return Err(format!("{path}: text was not kept for rewriting (bug)"));
@@ -194,13 +232,7 @@ fn apply_file(
     let new = rewrite::apply(source, edits).map_err(|e| format!("{path}: {e}"))?;
     let pins_added = if apply.edits_pin { edits.len() } else { 0 };
     verify_rescan(file, &new, pins_added, apply.ignore)?;
-    match apply.mode {
-        Mode::Write => rewrite::write_atomic(&file.path, source.as_bytes(), new.as_bytes())
-            .map_err(|e| format!("{path}: not written: {e}")),
-        Mode::Diff => report::diff(out, &file.path, source, &new)
-            .map_err(|e| format!("cannot write diff: {e}")),
-        Mode::DryRun => Ok(()),
-    }
+    Ok(new)
 }
 
 /// Re-scan the edited text: it must hold the same number of references, with exactly
@@ -212,8 +244,8 @@ fn verify_rescan(
     ignore: &ImageFilter,
 ) -> Result<(), String> {
     let path = report::display_path(&file.path);
-    let kind = scan::kind_for(&file.path).unwrap_or_else(|| scan::sniff_kind(new));
-    let mut after = scan::scan_source(&file.path, new, kind)
+    let kind = scan::kind_for(file.scan_path()).unwrap_or_else(|| scan::sniff_kind(new));
+    let mut after = scan::scan_source(file.scan_path(), new, kind)
         .map_err(|e| format!("{path}: edited text no longer parses ({e}); not written"))?;
     after.retain(|f| !ignore.matches(f));
     let pinned = |fs: &mut dyn Iterator<Item = Status>| fs.filter(|s| *s == Status::Pinned).count();

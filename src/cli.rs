@@ -9,11 +9,13 @@ use std::process::ExitCode;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::apply::Mode;
-use crate::commands::{self, Outcome};
+use crate::commands::{self, Input, Outcome};
 use crate::config::{self, ConfigFile, RegistrySettings, ScanSettings};
 use crate::error::RunError;
+use crate::lock::Lock;
 use crate::registry::platform::Platform;
 use crate::report::{self, OutputFormat};
+use crate::stdin::{self, StdinFormat, Stream};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -53,17 +55,30 @@ enum Command {
 
 #[derive(Debug, Args)]
 struct ScanArgs {
-    /// Files or directories to scan [default: .]
+    /// Files or directories to scan [default: .]; `-` (or /dev/stdin) alone reads a
+    /// stream from stdin.
     paths: Vec<PathBuf>,
     /// Config file [default: .imagepin.yaml in the first scanned directory]
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// With `-`: what the stream is [default: yaml, which covers Kubernetes and compose].
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    stdin_format: Option<StdinFormat>,
+    /// With `-`: read the stream as if it were a file of this name, and name it so in
+    /// messages.
+    #[arg(long, value_name = "NAME", conflicts_with = "stdin_format")]
+    stdin_filename: Option<PathBuf>,
 }
 
 impl ScanArgs {
-    /// The roots to walk, the config and the scan settings it gives.
-    fn load(&self) -> Result<(Vec<PathBuf>, Loaded, ScanSettings), RunError> {
-        let roots = roots(&self.paths)?;
+    /// What to read (paths or stdin), the config and the scan settings it gives.
+    fn load(&self) -> Result<(Input, Loaded, ScanSettings), RunError> {
+        let input = self.input()?;
+        // Stdin is read as a file in the current directory.
+        let roots = match &input {
+            Input::Paths(roots) => roots.clone(),
+            Input::Stdin(_) => vec![PathBuf::from(".")],
+        };
         if let Some(c) = &self.config
             && !c.is_file()
         {
@@ -74,7 +89,28 @@ impl ScanArgs {
         }
         let (file, dir) = config::load(self.config.as_deref(), &roots).map_err(RunError::Usage)?;
         let scan = file.scan_settings(&dir).map_err(RunError::Usage)?;
-        Ok((roots, Loaded { file, dir }, scan))
+        Ok((input, Loaded { file, dir }, scan))
+    }
+
+    /// `-` (or `/dev/stdin`) alone is the stream on stdin; otherwise the paths to walk.
+    fn input(&self) -> Result<Input, RunError> {
+        if !self.paths.iter().any(|p| stdin::names_stdin(p)) {
+            if self.stdin_format.is_some() || self.stdin_filename.is_some() {
+                return Err(RunError::Usage(
+                    "--stdin-format and --stdin-filename apply to `-` (stdin) only".into(),
+                ));
+            }
+            return Ok(Input::Paths(roots(&self.paths)?));
+        }
+        if !self.paths.iter().all(|p| stdin::names_stdin(p)) {
+            return Err(RunError::Usage(
+                "`-` reads stdin and cannot be combined with other paths".into(),
+            ));
+        }
+        Ok(Input::Stdin(Stream::new(
+            self.stdin_format,
+            self.stdin_filename.clone(),
+        )))
     }
 }
 
@@ -104,6 +140,18 @@ struct FixArgs {
     /// the index. The pin is then no longer multi-arch.
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     platform: Option<String>,
+    /// With `-`: write the stream with what could be pinned even when a reference
+    /// could not be (exit 1 all the same). Without it, nothing is written then.
+    #[arg(long)]
+    keep_going: bool,
+    /// Record the resolutions used (reference as written → digest, registry, time) in
+    /// FILE, as JSON.
+    #[arg(long, value_name = "FILE")]
+    lock: Option<PathBuf>,
+    /// Pin from the resolutions recorded in FILE (by --lock), offline: a reference it
+    /// does not hold fails.
+    #[arg(long, value_name = "FILE", conflicts_with = "lock")]
+    from_lock: Option<PathBuf>,
     #[command(flatten)]
     registry: RegistryArgs,
 }
@@ -127,6 +175,10 @@ struct UpdateArgs {
     /// How to print results.
     #[arg(long, value_enum, default_value_t)]
     format: OutputFormat,
+    /// With `-`: write the stream with what could be updated even when a pin could
+    /// not be (exit 1 all the same). Without it, nothing is written then.
+    #[arg(long)]
+    keep_going: bool,
     #[command(flatten)]
     registry: RegistryArgs,
 }
@@ -218,17 +270,18 @@ pub fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<Outcome, RunError> {
     match cli.command {
         Command::Check(args) => {
-            let (paths, loaded, scan) = args.scan.load()?;
+            let (input, loaded, scan) = args.scan.load()?;
             // Offline, but a config that `fix` would refuse is refused here too.
             loaded
                 .file
                 .registry_settings(&loaded.dir, &[], 1, 1)
                 .map_err(RunError::Usage)?;
-            commands::check::run(&paths, &scan, args.format)
+            commands::check::run(&input, &scan, args.format)
         }
         Command::Fix(args) => {
             no_diff_with_machine_format(args.diff, args.format)?;
-            let (paths, file, scan) = args.scan.load()?;
+            let (input, file, scan) = args.scan.load()?;
+            keep_going_needs_stdin(args.keep_going, &input)?;
             let settings = args.registry.settings(&file)?;
             let platform = args
                 .platform
@@ -236,31 +289,51 @@ fn run(cli: Cli) -> Result<Outcome, RunError> {
                 .map(Platform::parse)
                 .transpose()
                 .map_err(RunError::Usage)?;
-            let mode = mode(args.diff, args.dry_run);
-            commands::fix::run(
-                &paths,
-                &scan,
-                mode,
-                args.format,
-                &settings,
-                platform.as_ref(),
-            )
+            let from_lock = args
+                .from_lock
+                .as_deref()
+                .map(Lock::load)
+                .transpose()
+                .map_err(RunError::Usage)?;
+            let opts = commands::fix::Options {
+                mode: mode(args.diff, args.dry_run),
+                format: args.format,
+                platform: platform.as_ref(),
+                from_lock: from_lock.as_ref(),
+                lock: args.lock.as_deref(),
+                keep_going: args.keep_going,
+            };
+            commands::fix::run(&input, &scan, &settings, &opts)
         }
         Command::Update(args) => {
             no_diff_with_machine_format(args.diff, args.format)?;
-            let (paths, file, scan) = args.scan.load()?;
+            let (input, file, scan) = args.scan.load()?;
+            keep_going_needs_stdin(args.keep_going, &input)?;
+            if input.is_stdin() && (args.commit || args.message_file.is_some()) {
+                return Err(RunError::Usage(
+                    "--commit and --message-file record files in git; `-` (stdin) has none".into(),
+                ));
+            }
             let settings = args.registry.settings(&file)?;
             let recording = commands::update::Recording {
                 commit: args.commit,
                 message_file: args.message_file,
             };
             let mode = mode(args.diff, args.dry_run);
-            commands::update::run(&paths, &scan, mode, args.format, &settings, &recording)
+            commands::update::run(
+                &input,
+                &scan,
+                mode,
+                args.format,
+                &settings,
+                &recording,
+                args.keep_going,
+            )
         }
         Command::Verify(args) => {
-            let (paths, file, scan) = args.scan.load()?;
+            let (input, file, scan) = args.scan.load()?;
             let settings = args.registry.settings(&file)?;
-            commands::verify::run(&paths, &scan, args.strict, args.format, &settings)
+            commands::verify::run(&input, &scan, args.strict, args.format, &settings)
         }
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
@@ -279,6 +352,17 @@ fn no_diff_with_machine_format(diff: bool, format: OutputFormat) -> Result<(), R
     if diff && format != OutputFormat::Text {
         return Err(RunError::Usage(
             "--diff prints a unified diff; use --dry-run with --format json/sarif/github".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// `--keep-going` decides what reaches stdout in stdin mode; files are always written
+/// with what could be done.
+fn keep_going_needs_stdin(keep_going: bool, input: &Input) -> Result<(), RunError> {
+    if keep_going && !input.is_stdin() {
+        return Err(RunError::Usage(
+            "--keep-going applies to `-` (stdin); with files, what can be pinned always is".into(),
         ));
     }
     Ok(())

@@ -21,6 +21,16 @@ pub struct ScannedFile {
     pub path: PathBuf,
     pub findings: Vec<Finding>,
     pub source: Option<String>,
+    /// The name the text was scanned as, when it is not `path` (stdin read as if it
+    /// were a file of that name): it decides the reader and the rules.
+    pub scanned_as: Option<PathBuf>,
+}
+
+impl ScannedFile {
+    /// The path whose name decides how the text is read.
+    pub fn scan_path(&self) -> &Path {
+        self.scanned_as.as_deref().unwrap_or(&self.path)
+    }
 }
 
 /// What a walk produced.
@@ -135,30 +145,13 @@ fn scan_file(
     settings: &ScanSettings,
     keep_source: &(dyn Fn(&[Finding]) -> bool + Sync),
 ) -> Result<Option<ScannedFile>, Skipped> {
-    let skip = |message: String| Skipped {
+    let bytes = std::fs::read(path).map_err(|e| Skipped {
         path: path.to_path_buf(),
         line: None,
-        message,
-    };
-    let bytes = std::fs::read(path).map_err(|e| skip(format!("cannot read: {e}")))?;
-    if bytes.contains(&0) {
-        return Err(skip("binary file (contains NUL bytes); skipped".into()));
-    }
-    let source = String::from_utf8(bytes).map_err(|e| {
-        let line = e.as_bytes()[..e.utf8_error().valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1;
-        Skipped {
-            path: path.to_path_buf(),
-            line: Some(line),
-            message: "not valid UTF-8; skipped".into(),
-        }
+        message: format!("cannot read: {e}"),
     })?;
-    let kind = kind.unwrap_or_else(|| scan::sniff_kind(&source));
-    let mut findings = scan::scan_source(path, &source, kind)?;
-    findings.retain(|f| !settings.ignore.matches(f));
+    let source = text(path, bytes)?;
+    let findings = scan_text(path, path, &source, kind, settings)?;
     if findings.is_empty() {
         return Ok(None);
     }
@@ -167,5 +160,51 @@ fn scan_file(
         path: path.to_path_buf(),
         findings,
         source,
+        scanned_as: None,
     }))
+}
+
+/// The text of a file's bytes; binary files and text that is not UTF-8 are skipped
+/// (with the line of the first invalid byte).
+pub fn text(path: &Path, bytes: Vec<u8>) -> Result<String, Skipped> {
+    let skip = |line: Option<usize>, message: &str| Skipped {
+        path: path.to_path_buf(),
+        line,
+        message: message.into(),
+    };
+    if memchr::memchr(0, &bytes).is_some() {
+        return Err(skip(None, "binary file (contains NUL bytes); skipped"));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let line = e.as_bytes()[..e.utf8_error().valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
+        skip(Some(line), "not valid UTF-8; skipped")
+    })
+}
+
+/// Scan a text read as if it were the file `scanned_as` (its name decides the reader,
+/// unless `kind` is known, and the rules); findings and skips name `path`. Ignored
+/// images are left out.
+pub fn scan_text(
+    path: &Path,
+    scanned_as: &Path,
+    source: &str,
+    kind: Option<FileKind>,
+    settings: &ScanSettings,
+) -> Result<Vec<Finding>, Skipped> {
+    let kind = kind.unwrap_or_else(|| scan::sniff_kind(source));
+    let mut findings = scan::scan_source(scanned_as, source, kind).map_err(|mut s| {
+        s.path = path.to_path_buf();
+        s
+    })?;
+    findings.retain(|f| !settings.ignore.matches(f));
+    if scanned_as != path {
+        for f in &mut findings {
+            f.path = path.to_path_buf();
+        }
+    }
+    Ok(findings)
 }

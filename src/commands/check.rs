@@ -1,27 +1,35 @@
 //! `imagepin check`: offline. Lists every reference and its state; any reference
-//! without a digest (mutable or untagged) makes the outcome a problem.
+//! without a digest (mutable or untagged) makes the outcome a problem. From stdin, so
+//! does a templated reference in rendered output, or a stream that cannot be read.
 
-use std::path::PathBuf;
-
-use super::Outcome;
+use super::{Input, Outcome};
 use crate::config::ScanSettings;
 use crate::error::RunError;
 use crate::report::{self, Action, Command, OutputFormat, Row};
-use crate::walk;
+use crate::stdin;
 
 pub fn run(
-    paths: &[PathBuf],
+    input: &Input,
     settings: &ScanSettings,
     format: OutputFormat,
 ) -> Result<Outcome, RunError> {
-    let scan = walk::scan_paths(paths, settings, &|_| false);
-    report::skipped(&scan.skipped);
+    let scan = input.scan(settings, &|_| false);
+    let unread = input.report_skipped(&scan.skipped);
     let findings = || scan.files.iter().flat_map(|f| f.findings.iter());
-    let rows: Vec<Row<'_>> = findings().map(|f| Row::new(f, Action::Reported)).collect();
+    let rows: Vec<Row<'_>> = findings()
+        .map(|f| {
+            if input.is_stdin() && stdin::unrendered(f) {
+                Row::new(f, Action::Failed).with_message(stdin::UNRENDERED)
+            } else {
+                Row::new(f, Action::Reported)
+            }
+        })
+        .collect();
     super::print(Command::Check, &rows, format, false, false)?;
     report::status_summary(findings());
     let unpinned = findings().any(|f| f.status.needs_pin());
-    Ok(if unpinned {
+    let failed = rows.iter().any(|r| r.action == Action::Failed);
+    Ok(if unpinned || failed || unread {
         Outcome::Problems
     } else {
         Outcome::Clean

@@ -6,18 +6,19 @@
 //! index.
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::Path;
 
-use super::{Outcome, Session};
+use super::{Input, Outcome, Session, stream};
 use crate::apply::{Apply, Mode, Planned, carry_out_all, carry_out_as_answered, count};
 use crate::config::{RegistrySettings, ScanSettings};
 use crate::error::RunError;
 use crate::finding::{DigestField, Finding, PinSite};
+use crate::lock::{Lock, Record};
 use crate::registry::platform::{self, Platform};
 use crate::registry::{RegistryError, Resolutions, Target};
 use crate::report::{self, Action, Command, OutputFormat, Row};
 use crate::rewrite::Edit;
-use crate::walk::{self, ScannedFile};
+use crate::walk::ScannedFile;
 
 /// The lookup a finding needs: its tag (implicitly `latest`) in its repository.
 pub fn target(f: &Finding) -> Option<Target> {
@@ -97,18 +98,30 @@ async fn narrow_to_platform(session: &Session, results: &mut Resolutions, platfo
     }
 }
 
+/// How `fix` runs, beyond what it reads and which registries it asks.
+#[derive(Debug, Clone, Copy)]
+pub struct Options<'a> {
+    pub mode: Mode,
+    pub format: OutputFormat,
+    /// Pin multi-arch tags to this platform's manifest.
+    pub platform: Option<&'a Platform>,
+    /// Answer lookups from this lock instead of registries (offline).
+    pub from_lock: Option<&'a Lock>,
+    /// Record the resolutions used in this file.
+    pub lock: Option<&'a Path>,
+    /// Stdin: write the stream even when some references could not be pinned.
+    pub keep_going: bool,
+}
+
 pub fn run(
-    paths: &[PathBuf],
+    input: &Input,
     scan_settings: &ScanSettings,
-    mode: Mode,
-    format: OutputFormat,
     settings: &RegistrySettings,
-    platform: Option<&Platform>,
+    opts: &Options<'_>,
 ) -> Result<Outcome, RunError> {
-    let scan = walk::scan_paths(paths, scan_settings, &|fs| {
-        fs.iter().any(|f| f.status.needs_pin())
-    });
-    report::skipped(&scan.skipped);
+    let (mode, platform) = (opts.mode, opts.platform);
+    let scan = input.scan(scan_settings, &|fs| fs.iter().any(|f| f.status.needs_pin()));
+    let unread = input.report_skipped(&scan.skipped);
 
     // Each file's lookups, and all of them in file order (each once): with pipelined
     // writes, early files finish early.
@@ -121,7 +134,7 @@ pub fn run(
         .cloned()
         .collect();
     let unique = targets.len();
-    let session = (!targets.is_empty())
+    let session = (!targets.is_empty() && opts.from_lock.is_none())
         .then(|| Session::new(settings))
         .transpose()?;
     let apply = Apply {
@@ -129,7 +142,39 @@ pub fn run(
         ignore: &scan_settings.ignore,
         edits_pin: true,
     };
+    let stdin = input.is_stdin();
+    let lookup_all = |targets: Vec<Target>| match (opts.from_lock, &session) {
+        (Some(lock), _) => lock.resolve_each(targets, platform, &mut |_, _| {}),
+        (None, Some(s)) => s.block_on(async {
+            let mut results = s.resolver.resolve_all(targets).await;
+            if let Some(p) = platform {
+                narrow_to_platform(s, &mut results, p).await;
+            }
+            results
+        }),
+        (None, None) => HashMap::new(),
+    };
+    let to_stream = stream::rows_to_stderr(input, mode);
     let (results, rows, changed) = match &session {
+        _ if to_stream => {
+            let results = lookup_all(targets);
+            let (rows, changed) = stream::carry_out(
+                &scan,
+                &apply,
+                |file| plan_file(file, &results, stdin),
+                (unread, opts.keep_going),
+                &stream::Reporting {
+                    command: Command::Fix,
+                    format: opts.format,
+                },
+            )?;
+            let changed = scan
+                .files
+                .iter()
+                .take(changed.into())
+                .map(|f| f.path.clone());
+            (results, rows, changed.collect())
+        }
         // Writing with every answer final: each file is written as soon as its
         // lookups are answered, while the rest are still in flight.
         Some(s) if mode == Mode::Write && platform.is_none() => carry_out_as_answered(
@@ -137,21 +182,12 @@ pub fn run(
             &apply,
             needed,
             |answered| s.block_on(s.resolver.resolve_each(targets, answered)),
-            plan_file,
+            |file, results| plan_file(file, results, stdin),
         ),
         _ => {
-            let results = match &session {
-                Some(s) => s.block_on(async {
-                    let mut results = s.resolver.resolve_all(targets).await;
-                    if let Some(p) = platform {
-                        narrow_to_platform(s, &mut results, p).await;
-                    }
-                    results
-                }),
-                None => HashMap::new(),
-            };
+            let results = lookup_all(targets);
             let (rows, changed) =
-                carry_out_all(&scan.files, &apply, |file| plan_file(file, &results));
+                carry_out_all(&scan.files, &apply, |file| plan_file(file, &results, stdin));
             (results, rows, changed)
         }
     };
@@ -162,9 +198,43 @@ pub fn run(
             "--platform {p}: multi-arch tags are pinned to the {p} manifest; those pins are no longer multi-arch"
         ));
     }
-    super::print(Command::Fix, &rows, format, false, mode == Mode::Diff)?;
+    if to_stream {
+        super::print_to(
+            &mut std::io::stderr().lock(),
+            Command::Fix,
+            &rows,
+            opts.format,
+            false,
+            false,
+        )?;
+    } else {
+        super::print(Command::Fix, &rows, opts.format, false, mode == Mode::Diff)?;
+    }
+    if let Some(path) = opts.lock {
+        let mut record = Record::new(platform);
+        for row in rows
+            .iter()
+            .filter(|r| matches!(r.action, Action::Pinned | Action::WouldPin))
+        {
+            if let Some(t) = target(row.finding)
+                && let Some(Ok(resolved)) = results.get(&t)
+            {
+                record.add(&row.finding.text, &t, resolved);
+            }
+        }
+        record.write(path).map_err(RunError::Usage)?;
+        report::summary(&format!(
+            "recorded {} resolutions in {}",
+            record.len(),
+            path.display()
+        ));
+    }
 
-    let pinned = count(&rows, &[Action::Pinned, Action::WouldPin]);
+    let pinned = if mode == Mode::Write {
+        count(&rows, &[Action::Pinned])
+    } else {
+        count(&rows, &[Action::WouldPin])
+    };
     let failed = count(&rows, &[Action::Failed]);
     let changed_files = changed.len();
     let verb = if mode == Mode::Write {
@@ -172,20 +242,31 @@ pub fn run(
     } else {
         "would pin"
     };
-    let requests = session.as_ref().map(Session::requests).unwrap_or_default();
-    let looked_up = rows
-        .iter()
-        .filter(|r| !matches!(r.action, Action::Reported | Action::Unchanged))
-        .count();
+    let requests = match (opts.from_lock, &session) {
+        (Some(_), _) => ", answered from the lock (no registry asked)".to_string(),
+        (None, s) => s.as_ref().map(Session::requests).unwrap_or_default(),
+    };
+    let looked_up = rows.iter().filter(|r| r.finding.status.needs_pin()).count();
     let cached = looked_up.saturating_sub(unique);
     report::summary(&format!(
         "{verb} {pinned} references in {changed_files} files; {failed} failed; {unique} unique references ({cached} answered from this run's cache){requests}"
     ));
-    Ok(if failed > 0 {
+    Ok(if failed > 0 || unread {
         Outcome::Problems
     } else {
         Outcome::Clean
     })
+}
+
+/// From stdin: templated references in rendered output, each a failure.
+fn unrendered(file: &ScannedFile) -> impl Iterator<Item = Planned<'_>> {
+    file.findings
+        .iter()
+        .filter(|f| crate::stdin::unrendered(f))
+        .map(|f| Planned {
+            row: Row::new(f, Action::Failed).with_message(crate::stdin::UNRENDERED),
+            edit: None,
+        })
 }
 
 /// The lookups a file's unpinned findings need.
@@ -202,7 +283,8 @@ fn file_targets(file: &ScannedFile) -> Vec<Target> {
 }
 
 /// One row per unpinned finding in a file, with the edit that pins it when resolved.
-fn plan_file<'a>(file: &'a ScannedFile, results: &Resolutions) -> Vec<Planned<'a>> {
+/// From stdin, a templated reference in rendered output is a failure too.
+fn plan_file<'a>(file: &'a ScannedFile, results: &Resolutions, stdin: bool) -> Vec<Planned<'a>> {
     let mut planned = Vec::new();
     for f in file.findings.iter().filter(|f| f.status.needs_pin()) {
         let Some(target) = target(f) else { continue };
@@ -230,6 +312,10 @@ fn plan_file<'a>(file: &'a ScannedFile, results: &Resolutions) -> Vec<Planned<'a
             ),
         };
         planned.push(Planned { row, edit });
+    }
+    if stdin {
+        planned.extend(unrendered(file));
+        planned.sort_by_key(|p| p.row.finding.span.start);
     }
     planned
 }

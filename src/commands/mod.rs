@@ -1,21 +1,69 @@
 //! The commands: each plans its work over scanned findings and drives the stages. What
-//! they share lives here: a registry session (client, resolver, runtime) and printing
-//! rows. Carrying out a file's planned edits is its own stage, [`crate::apply`].
+//! they share lives here: what they read (paths or stdin), a registry session (client,
+//! resolver, runtime) and printing rows. Carrying out a file's planned edits is its own
+//! stage, [`crate::apply`]; writing an edited stream back to stdout is [`stream`].
 
 pub mod check;
 pub mod fix;
+pub mod stream;
 pub mod update;
 pub mod verify;
 
 use std::future::Future;
 use std::io::Write;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use crate::config::RegistrySettings;
+use crate::config::{RegistrySettings, ScanSettings};
 use crate::error::RunError;
+use crate::finding::{Finding, Skipped};
 use crate::registry::{Client, Resolver};
 use crate::report::{self, Action, Row};
+use crate::stdin::Stream;
+use crate::walk::{self, Scan};
+
+/// What a command reads.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// Files and directories to walk.
+    Paths(Vec<PathBuf>),
+    /// The stream on stdin (`-`), read once.
+    Stdin(Stream),
+}
+
+impl Input {
+    /// Scan the input. `keep_source` decides, per file, whether its text is kept for
+    /// rewriting; the stream's always is (it is written back).
+    pub fn scan(
+        &self,
+        settings: &ScanSettings,
+        keep_source: &(dyn Fn(&[Finding]) -> bool + Sync),
+    ) -> Scan {
+        match self {
+            Input::Paths(paths) => walk::scan_paths(paths, settings, keep_source),
+            Input::Stdin(stream) => stream.read(settings),
+        }
+    }
+
+    pub fn is_stdin(&self) -> bool {
+        matches!(self, Input::Stdin(_))
+    }
+
+    /// Report what was not scanned. A file that cannot be read is a warning; from
+    /// stdin it is an error (what cannot be read can be neither passed on pinned nor
+    /// called clean). Returns whether it makes the outcome a problem.
+    pub fn report_skipped(&self, skipped: &[Skipped]) -> bool {
+        if !self.is_stdin() {
+            report::skipped(skipped);
+            return false;
+        }
+        for s in skipped {
+            report::error(&s.to_string());
+        }
+        !skipped.is_empty()
+    }
+}
 
 /// How a command ended, before it becomes an exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +133,25 @@ pub fn print(
     strict: bool,
     diff_mode: bool,
 ) -> Result<(), RunError> {
-    let mut out = std::io::stdout().lock();
+    print_to(
+        &mut std::io::stdout().lock(),
+        command,
+        rows,
+        format,
+        strict,
+        diff_mode,
+    )
+}
+
+/// [`print`] to `out` (stderr when stdout carries a stream).
+pub fn print_to(
+    out: &mut impl Write,
+    command: report::Command,
+    rows: &[Row<'_>],
+    format: report::OutputFormat,
+    strict: bool,
+    diff_mode: bool,
+) -> Result<(), RunError> {
     let result = if diff_mode && format == report::OutputFormat::Text {
         // The diff is the output; failures and skips still need saying (on stderr).
         let problems: Vec<Row<'_>> = rows
@@ -93,9 +159,9 @@ pub fn print(
             .filter(|r| matches!(r.action, Action::Failed | Action::Skipped))
             .cloned()
             .collect();
-        report::rows(&mut out, command, &problems, format, strict)
+        report::rows(out, command, &problems, format, strict)
     } else {
-        report::rows(&mut out, command, rows, format, strict)
+        report::rows(out, command, rows, format, strict)
     };
     match result.and_then(|()| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),

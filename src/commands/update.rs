@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
-use super::{Outcome, Session};
+use super::{Input, Outcome, Session, stream};
 use crate::apply::{Apply, Mode, Planned, carry_out_all, count};
 use crate::config::{RegistrySettings, ScanSettings};
 use crate::error::RunError;
@@ -16,7 +16,7 @@ use crate::registry::platform;
 use crate::registry::{Endpoint, RegistryError, Target};
 use crate::report::{self, Action, Command, OutputFormat, Row, short_digest};
 use crate::rewrite::Edit;
-use crate::walk::{self, ScannedFile};
+use crate::walk::ScannedFile;
 
 pub mod git;
 
@@ -100,21 +100,24 @@ async fn repin(
         .ok_or_else(|| protocol(format!("{target} no longer has a {wanted} image")))
 }
 
+/// `keep_going`: from stdin, write the stream even when some pins could not be
+/// followed.
 pub fn run(
-    paths: &[PathBuf],
+    input: &Input,
     scan_settings: &ScanSettings,
     mode: Mode,
     format: OutputFormat,
     settings: &RegistrySettings,
     recording: &Recording,
+    keep_going: bool,
 ) -> Result<Outcome, RunError> {
     if recording.commit {
         git::ensure_work_tree().map_err(RunError::Usage)?;
     }
-    let scan = walk::scan_paths(paths, scan_settings, &|fs| {
+    let scan = input.scan(scan_settings, &|fs| {
         fs.iter().any(|f| followed(f).is_some())
     });
-    report::skipped(&scan.skipped);
+    let unread = input.report_skipped(&scan.skipped);
     let findings = || scan.files.iter().flat_map(|f| f.findings.iter());
     let mut pins: Vec<(Target, String)> = findings().filter_map(followed).collect();
     pins.sort();
@@ -151,11 +154,32 @@ pub fn run(
         ignore: &scan_settings.ignore,
         edits_pin: false,
     };
-    let (rows, changed_files) = carry_out_all(&scan.files, &apply, |file| plan_file(file, &moves));
-    super::print(Command::Update, &rows, format, false, mode == Mode::Diff)?;
+    let to_stream = stream::rows_to_stderr(input, mode);
+    let (rows, changed_files) = if to_stream {
+        let (rows, changed) = stream::carry_out(
+            &scan,
+            &apply,
+            |file| plan_file(file, &moves),
+            (unread, keep_going),
+            &stream::Reporting {
+                command: Command::Update,
+                format,
+            },
+        )?;
+        let changed = scan.files.iter().take(changed.into());
+        (rows, changed.map(|f| f.path.clone()).collect())
+    } else {
+        let done = carry_out_all(&scan.files, &apply, |file| plan_file(file, &moves));
+        super::print(Command::Update, &done.0, format, false, mode == Mode::Diff)?;
+        done
+    };
 
     let count = |a: &[Action]| count(&rows, a);
-    let updated = count(&[Action::Updated, Action::WouldUpdate]);
+    let updated = count(if mode == Mode::Write {
+        &[Action::Updated]
+    } else {
+        &[Action::WouldUpdate]
+    });
     let failed = count(&[Action::Failed]);
     let unpinned = findings().filter(|f| f.status.needs_pin()).count();
     let digest_only = findings()
@@ -189,7 +213,7 @@ pub fn run(
             ));
         }
     }
-    Ok(if failed > 0 {
+    Ok(if failed > 0 || unread {
         Outcome::Problems
     } else {
         Outcome::Clean

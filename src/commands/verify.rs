@@ -4,16 +4,14 @@
 //! `--strict`. A platform pin has drifted only when it is no longer in its tag's index.
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::PathBuf;
 
-use super::{Outcome, Session};
+use super::{Input, Outcome, Session};
 use crate::config::{RegistrySettings, ScanSettings};
 use crate::error::RunError;
 use crate::finding::Finding;
 use crate::registry::platform;
 use crate::registry::{RegistryError, Target};
 use crate::report::{self, Action, Command, OutputFormat, Row, short_digest};
-use crate::walk;
 
 /// The digest lookup of a pin, and its tag lookup when it has a tag.
 fn lookups(f: &Finding) -> Option<(Target, Option<Target>)> {
@@ -34,14 +32,14 @@ struct TagNow {
 }
 
 pub fn run(
-    paths: &[PathBuf],
+    input: &Input,
     scan_settings: &ScanSettings,
     strict: bool,
     format: OutputFormat,
     settings: &RegistrySettings,
 ) -> Result<Outcome, RunError> {
-    let scan = walk::scan_paths(paths, scan_settings, &|_| false);
-    report::skipped(&scan.skipped);
+    let scan = input.scan(scan_settings, &|_| false);
+    let unread = input.report_skipped(&scan.skipped);
     let findings: Vec<&Finding> = scan.files.iter().flat_map(|f| f.findings.iter()).collect();
     let pins: Vec<(&Finding, Target, Option<Target>)> = findings
         .iter()
@@ -141,7 +139,7 @@ pub fn run(
         },
     ));
     let bad = dangling + failed + if strict { drifted } else { 0 };
-    Ok(if bad > 0 {
+    Ok(if bad > 0 || unread {
         Outcome::Problems
     } else {
         Outcome::Clean

@@ -300,6 +300,13 @@ pub fn status_summary<'a>(findings: impl Iterator<Item = &'a Finding>) {
     ));
 }
 
+/// The stream on stdout (stdin mode): the edited text, byte for byte.
+pub fn stream(text: &str) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
 /// A unified diff of one file's change.
 pub fn diff(out: &mut impl Write, path: &Path, old: &str, new: &str) -> io::Result<()> {
     let name = display_path(path);

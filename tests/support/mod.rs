@@ -3,6 +3,7 @@
 
 pub mod faults;
 pub mod golden;
+pub mod pipe;
 pub mod registry;
 pub mod sarif;
 pub mod token;
