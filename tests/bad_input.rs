@@ -198,15 +198,15 @@ impl Stream {
     }
 }
 
-/// Where `check --format json` reports findings: (line, column, reference).
-fn reported(stdout: &[u8]) -> Vec<(usize, usize, String)> {
+/// Where `check --format json` reports findings, all in `path`: (line, column, reference).
+fn reported(stdout: &[u8], path: &str) -> Vec<(usize, usize, String)> {
     let json: serde_json::Value = serde_json::from_slice(stdout).expect("JSON output");
     json["findings"]
         .as_array()
         .expect("findings")
         .iter()
         .map(|f| {
-            assert_eq!(f["path"], "big.yaml", "{f}");
+            assert_eq!(f["path"], path, "{f}");
             assert_eq!(f["status"], "mutable", "{f}");
             assert_eq!(f["format"], "kubernetes", "{f}");
             (
@@ -218,32 +218,13 @@ fn reported(stdout: &[u8]) -> Vec<(usize, usize, String)> {
         .collect()
 }
 
-/// The "a 100 MB YAML file" case: 100 MiB of Kubernetes manifests (5.5 million lines)
-/// with five references, near the start, in the middle and at the end. `check` must
-/// report exactly those with their lines and columns, and stay within a memory bound.
-///
-/// The bound is the file size + 64 MiB: imagepin holds one file's text at a time and
-/// nothing else that grows with it — the fast YAML reader hands over one document at a
-/// time, and line numbers are counted forward from the previous finding instead of from
-/// an index of every line — plus a fixed 64 MiB for the binary, the runtime and the
-/// reader's working set. Measured on 2 cores: about 114 MiB peak against a bound of
-/// 164 MiB, 19 s in the debug binary `cargo test` runs (1.6 s in release). A whole-file
-/// tree (tree-sitter's costs some 70 bytes per byte of YAML; the fast reader's, kept
-/// whole, about 10) or a per-line index would break the bound. Peak RSS comes from GNU
-/// time (`/usr/bin/time`, Debian package `time`, which scripts/test installs).
-#[test]
-fn a_100_mib_manifest_is_read_whole_in_bounded_memory() {
+/// A 100 MiB Kubernetes stream (5.5 million lines) with five references: two near the
+/// start, one in the middle, two at the very end. Returns its size, its line count and
+/// where each reference is: (line, column, image).
+fn write_big_manifest(path: &Path) -> (u64, usize, Vec<(usize, usize, String)>) {
     const SIZE: u64 = 100 << 20;
-    const TIME: &str = "/usr/bin/time";
-    assert!(
-        Path::new(TIME).exists(),
-        "this test measures peak memory with GNU time, but {TIME} is missing. Run the \
-         tests with `scripts/test` (as root it installs it), or: `apt-get install -y time`"
-    );
-    let t = tempfile::tempdir().expect("tempdir");
-    let path = t.path().join("big.yaml");
     let mut s = Stream {
-        out: BufWriter::with_capacity(1 << 20, fs::File::create(&path).expect("create")),
+        out: BufWriter::with_capacity(1 << 20, fs::File::create(path).expect("create")),
         lines: 0,
         bytes: 0,
     };
@@ -261,20 +242,37 @@ fn a_100_mib_manifest_is_read_whole_in_bounded_memory() {
     expected.extend(s.deployment("api", &["ghcr.io/acme/api:v2", "postgres:16"]));
     s.out.flush().expect("flush");
     drop(s.out);
-    let size = fs::metadata(&path).expect("metadata").len();
+    let size = fs::metadata(path).expect("metadata").len();
     assert!((SIZE - 4096..SIZE + 4096).contains(&size), "{size} bytes");
     // More lines than tree-sitter-yaml counts (its rows are 16 bits).
     assert!(s.lines > 32_768, "{} lines", s.lines);
+    // The first two are near the start, one in the middle, two at the very end.
+    assert_eq!(expected[4].0 + 3, s.lines, "{expected:?}");
+    (size, s.lines, expected)
+}
 
-    let started = Instant::now();
-    let o = Command::new(TIME)
+const TIME: &str = "/usr/bin/time";
+
+/// Run imagepin with `args` in `dir` under GNU time, with `stdin` piped in if given.
+/// Returns its output (GNU time's line taken out of stderr) and its peak RSS in KiB.
+fn peak_rss(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> (std::process::Output, u64) {
+    assert!(
+        Path::new(TIME).exists(),
+        "this test measures peak memory with GNU time, but {TIME} is missing. Run the \
+         tests with `scripts/test` (as root it installs it), or: `apt-get install -y time`"
+    );
+    let mut command = Command::new(TIME);
+    command
         .args(["-f", "peak RSS: %M KiB"])
         .arg(env!("CARGO_BIN_EXE_imagepin"))
-        .args(["check", "--format", "json"])
-        .current_dir(t.path())
-        .env_remove("DOCKER_CONFIG")
-        .output()
-        .expect("run imagepin under /usr/bin/time");
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DOCKER_CONFIG");
+    let started = Instant::now();
+    let mut o = match stdin {
+        Some(input) => support::pipe::run_with_stdin(command, input),
+        None => command.output().expect("run imagepin under /usr/bin/time"),
+    };
     let elapsed = started.elapsed();
     let err = stderr(&o);
     let peak_kib: u64 = err
@@ -287,23 +285,135 @@ fn a_100_mib_manifest_is_read_whole_in_bounded_memory() {
         })
         .unwrap_or_else(|| panic!("no peak RSS from {TIME}: {err}"));
     eprintln!(
-        "{size} bytes, {} lines: {:.1} s, peak RSS {} MiB",
-        s.lines,
+        "imagepin {}: {:.1} s, peak RSS {} MiB",
+        args.join(" "),
         elapsed.as_secs_f64(),
         peak_kib >> 10
     );
+    let kept: Vec<&str> = err
+        .lines()
+        .filter(|l| !l.starts_with("peak RSS: "))
+        .collect();
+    o.stderr = kept.join("\n").into_bytes();
+    (o, peak_kib)
+}
+
+/// The "a 100 MB YAML file" case: 100 MiB of Kubernetes manifests (5.5 million lines)
+/// with five references, near the start, in the middle and at the end. `check` must
+/// report exactly those with their lines and columns, and stay within a memory bound.
+///
+/// The bound is the file size + 64 MiB: imagepin holds one file's text at a time and
+/// nothing else that grows with it — the fast YAML reader hands over one document at a
+/// time, and line numbers are counted forward from the previous finding instead of from
+/// an index of every line — plus a fixed 64 MiB for the binary, the runtime and the
+/// reader's working set. Measured on 2 cores: about 114 MiB peak against a bound of
+/// 164 MiB, 19 s in the debug binary `cargo test` runs (1.6 s in release). A whole-file
+/// tree (tree-sitter's costs some 70 bytes per byte of YAML; the fast reader's, kept
+/// whole, about 10) or a per-line index would break the bound. Peak RSS comes from GNU
+/// time (`/usr/bin/time`, Debian package `time`, which scripts/test installs).
+#[test]
+fn a_100_mib_manifest_is_read_whole_in_bounded_memory() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let path = t.path().join("big.yaml");
+    let (size, lines, expected) = write_big_manifest(&path);
+    let (o, peak_kib) = peak_rss(t.path(), &["check", "--format", "json"], None);
+    eprintln!("{size} bytes, {lines} lines");
+    let err = stderr(&o);
 
     // Exit 1: the references are not pinned. Nothing was skipped.
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(!err.contains("skipped"), "{err}");
     assert!(err.contains("5 references: 0 pinned, 5 mutable"), "{err}");
-    assert_eq!(reported(&o.stdout), expected);
-    // The first two are near the start, one in the middle, two at the very end.
-    assert_eq!(expected[4].0 + 3, s.lines, "{expected:?}");
+    assert_eq!(reported(&o.stdout, "big.yaml"), expected);
     let bound = size + (64 << 20);
     assert!(
         peak_kib << 10 <= bound,
         "peak RSS {peak_kib} KiB for a {size}-byte file; the bound is {} KiB",
+        bound >> 10
+    );
+}
+
+/// The same 100 MiB stream through a pipe. `check -` holds it to the bound file mode
+/// has (the text + 64 MiB: the stream is read whole once, like a file, and nothing
+/// else grows with it). `fix -` (pinning from a lock, so no registry is needed) must
+/// also hold the edited text to prove it by a re-scan before a byte reaches stdout, so
+/// its bound is twice the text + 64 MiB — which is what `fix` on a file holds too, plus
+/// the copy it reads back to see that the file did not change meanwhile. Measured on 2
+/// cores in the debug binary: about 112 MiB for `check -` and 212 MiB for `fix -`.
+#[test]
+fn a_100_mib_stream_on_stdin_stays_within_the_file_mode_bounds() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let path = t.path().join("big.yaml");
+    let (size, _, expected) = write_big_manifest(&path);
+    let input = fs::read(&path).expect("read back");
+    fs::remove_file(&path).expect("remove: stdin mode must not need the file");
+
+    let (o, peak_kib) = peak_rss(t.path(), &["check", "-", "--format", "json"], Some(&input));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(reported(&o.stdout, "<stdin>"), expected);
+    let bound = size + (64 << 20);
+    assert!(
+        peak_kib << 10 <= bound,
+        "check -: peak RSS {peak_kib} KiB for a {size}-byte stream; the bound is {} KiB",
+        bound >> 10
+    );
+
+    // A lock for the five references, each with a digest of its own.
+    let digests: Vec<(String, String)> = expected
+        .iter()
+        .enumerate()
+        .map(|(i, (_, _, image))| {
+            (
+                image.clone(),
+                format!("sha256:{}", format!("{i}").repeat(64)),
+            )
+        })
+        .collect();
+    let entries: Vec<String> = digests
+        .iter()
+        .map(|(image, digest)| {
+            let (name, tag) = image.rsplit_once(':').expect("tag");
+            let (registry, repository) = match name.split_once('/') {
+                Some((host, rest)) if host.contains('.') => (host.to_string(), rest.to_string()),
+                _ => ("docker.io".to_string(), format!("library/{name}")),
+            };
+            format!(
+                r#""{image}": {{"registry": "{registry}", "repository": "{repository}", "tag": "{tag}", "digest": "{digest}", "resolved_at": "2026-11-28T00:00:00Z"}}"#
+            )
+        })
+        .collect();
+    let lock = t.path().join("lock.json");
+    fs::write(
+        &lock,
+        format!(
+            r#"{{"version": 1, "references": {{{}}}}}"#,
+            entries.join(", ")
+        ),
+    )
+    .expect("write lock");
+    let lock_arg = lock.to_str().expect("utf-8");
+    let (o, peak_kib) = peak_rss(
+        t.path(),
+        &["fix", "-", "--quiet", "--from-lock", lock_arg],
+        Some(&input),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        o.stdout.len(),
+        input.len() + 5 * ("@".len() + 71),
+        "five pins inserted"
+    );
+    let mut back = String::from_utf8(o.stdout).expect("utf-8");
+    for (image, digest) in &digests {
+        let pinned = format!("image: {image}@{digest}\n");
+        assert_eq!(back.matches(&pinned).count(), 1, "{pinned}");
+        back = back.replace(&pinned, &format!("image: {image}\n"));
+    }
+    assert!(back.as_bytes() == input.as_slice(), "only the pins differ");
+    let bound = 2 * size + (64 << 20);
+    assert!(
+        peak_kib << 10 <= bound,
+        "fix -: peak RSS {peak_kib} KiB for a {size}-byte stream; the bound is {} KiB",
         bound >> 10
     );
 }
