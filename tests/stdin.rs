@@ -121,6 +121,20 @@ fn check_stdin_exit_codes() {
         err.contains("<stdin>:5:13:") && err.contains("rendering should have replaced it"),
         "{err}"
     );
+    let o = imagepin_stdin(
+        dir.path(),
+        &["check", "-", "--format", "sarif"],
+        pod("'{{ .Values.image }}'").as_bytes(),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let sarif: serde_json::Value = serde_json::from_slice(&o.stdout).expect("SARIF");
+    support::sarif::assert_valid(&sarif);
+    let result = &sarif["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], "unrendered", "{result}");
+    assert_eq!(
+        result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "%3Cstdin%3E"
+    );
     // A Dockerfile's ARG is the builder's to fill in: information, as for files.
     let dockerfile = format!("ARG GO=1.22\nFROM golang:${{GO}}\nFROM nginx:1.25@{digest}\n");
     let (code, out, err) = check(&["--stdin-format", "dockerfile"], &dockerfile);

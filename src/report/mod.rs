@@ -93,6 +93,8 @@ pub enum Problem {
     Drifted,
     Dangling,
     Unresolved,
+    /// From stdin: a templated reference in rendered output.
+    Unrendered,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,12 +104,13 @@ pub enum Level {
 }
 
 impl Problem {
-    pub const ALL: [Problem; 5] = [
+    pub const ALL: [Problem; 6] = [
         Problem::Untagged,
         Problem::Mutable,
         Problem::Drifted,
         Problem::Dangling,
         Problem::Unresolved,
+        Problem::Unrendered,
     ];
 
     pub fn id(self) -> &'static str {
@@ -117,6 +120,7 @@ impl Problem {
             Problem::Drifted => "drifted",
             Problem::Dangling => "dangling",
             Problem::Unresolved => "unresolved",
+            Problem::Unrendered => "unrendered",
         }
     }
 
@@ -135,6 +139,9 @@ impl Problem {
                 "Pinned digest does not exist in its registry (garbage-collected or mistyped): pulls will fail."
             }
             Problem::Unresolved => "The registry could not be asked about this reference.",
+            Problem::Unrendered => {
+                "Templated image reference in rendered output: rendering should have replaced it."
+            }
         }
     }
 
@@ -151,6 +158,9 @@ impl Problem {
             }
             Problem::Unresolved => {
                 "Check the registry name, credentials and network, then run again."
+            }
+            Problem::Unrendered => {
+                "Render with every value set; an image that is a runtime parameter can be skipped with `# imagepin: ignore`."
             }
         }
     }
@@ -172,6 +182,10 @@ impl Row<'_> {
                 if strict { Level::Error } else { Level::Warning },
             )),
             Action::Dangling => Some((Problem::Dangling, Level::Error)),
+            // Only stdin mode fails a templated reference: rendering left it.
+            Action::Failed if self.finding.status == Status::Templated => {
+                Some((Problem::Unrendered, Level::Error))
+            }
             Action::Failed => Some((Problem::Unresolved, Level::Error)),
             _ => None,
         }
@@ -193,7 +207,7 @@ impl Row<'_> {
                 "{}: pinned digest not found in the registry{detail}",
                 f.text
             ),
-            Problem::Unresolved => format!("{}{detail}", f.text),
+            Problem::Unresolved | Problem::Unrendered => format!("{}{detail}", f.text),
         }
     }
 }

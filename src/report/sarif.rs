@@ -1,6 +1,6 @@
 //! SARIF 2.1.0 output for code-scanning dashboards: one run, one rule per kind of
-//! problem (untagged, mutable, drifted, dangling, unresolved), one result per problem
-//! with its file, line and column. Only the fields used are emitted.
+//! problem (untagged, mutable, drifted, dangling, unresolved, unrendered), one result
+//! per problem with its file, line and column. Only the fields used are emitted.
 
 use std::io::{self, Write};
 
