@@ -26,7 +26,6 @@
 //! ```
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -35,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use crate::reference::Reference;
 use crate::registry::platform::Platform;
 use crate::registry::{RegistryError, Resolutions, Resolved, Target};
+use crate::rewrite;
 
 /// The one version of the format so far.
 const VERSION: u32 = 1;
@@ -242,8 +242,7 @@ impl Record {
         self.references.is_empty()
     }
 
-    /// Write the record to `path`, atomically (a temporary file beside it, then a
-    /// rename): a reader never sees half a lock.
+    /// Write the record to `path`, atomically: a reader never sees half a lock.
     pub fn write(&self, path: &Path) -> Result<(), String> {
         let file = LockFile {
             version: VERSION,
@@ -254,18 +253,7 @@ impl Record {
             |e: &dyn std::fmt::Display| format!("--lock {}: not written: {e}", path.display());
         let mut json = serde_json::to_vec_pretty(&file).map_err(|e| fail(&e))?;
         json.push(b'\n');
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".imagepin-lock-")
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(|e| fail(&e))?;
-        tmp.write_all(&json).map_err(|e| fail(&e))?;
-        tmp.persist(path).map_err(|e| fail(&e.error))?;
-        Ok(())
+        rewrite::write_new(path, &json).map_err(|e| fail(&e))
     }
 }
 

@@ -97,10 +97,7 @@ pub fn write_atomic(path: &Path, original: &[u8], contents: &[u8]) -> Result<(),
     }
     // Not a symlink, so these are the file's own permissions.
     let permissions = meta.permissions();
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let dir = dir_of(path);
     // Created with the file's permissions (the umask may narrow them; then they are
     // set again): a chmod is a journaled metadata change, costly across many files.
     let mut tmp = tempfile::Builder::new()
@@ -116,6 +113,30 @@ pub fn write_atomic(path: &Path, original: &[u8], contents: &[u8]) -> Result<(),
     }
     tmp.persist(path).map_err(|e| WriteError::Io(e.error))?;
     Ok(())
+}
+
+/// Create or replace a file imagepin makes itself (the lock) with `contents`, atomically
+/// (a temporary file beside it, then a rename), readable as a new file would be (the
+/// umask decides): no reader ever sees half of it.
+pub fn write_new(path: &Path, contents: &[u8]) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let _writing = WRITING.read().unwrap_or_else(|p| p.into_inner());
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".imagepin-")
+        .suffix(".tmp")
+        .permissions(fs::Permissions::from_mode(0o666))
+        .tempfile_in(dir_of(path))?;
+    tmp.write_all(contents)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// The directory a file is in (`.` for a bare name).
+fn dir_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
 }
 
 #[cfg(test)]
@@ -186,6 +207,21 @@ mod tests {
         assert_eq!(fs::read_to_string(&p).unwrap(), "new");
         let leftovers = fs::read_dir(dir.path()).unwrap().count();
         assert_eq!(leftovers, 1, "no temporary file left behind");
+    }
+
+    #[test]
+    fn new_files_are_created_or_replaced_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("imagepin.lock.json");
+        write_new(&p, b"first").unwrap();
+        write_new(&p, b"second").unwrap();
+        assert_eq!(fs::read_to_string(&p).unwrap(), "second");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary file"
+        );
+        assert!(write_new(&dir.path().join("no/such/dir/x"), b"x").is_err());
     }
 
     #[test]

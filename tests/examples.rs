@@ -104,6 +104,12 @@ impl Tools {
     }
 }
 
+/// An example's YAML (a plugin or workflow definition), parsed.
+fn example_yaml(rel: &str) -> yaml_serde::Value {
+    let text = fs::read_to_string(repo(rel)).expect("read example");
+    yaml_serde::from_str(&text).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
 fn write_executable(path: &Path, text: &str) {
     fs::write(path, text).expect("write");
     fs::set_permissions(path, fs::Permissions::from_mode(0o755)).expect("chmod");
@@ -219,9 +225,7 @@ fn the_helm_4_plugin_runs_imagepin_as_its_post_renderer() {
     let cwd = tempfile::tempdir().expect("tempdir");
     configured_dir(&seeded, cwd.path());
     let dir = repo("examples/helm/imagepin-plugin");
-    let plugin: yaml_serde::Value =
-        yaml_serde::from_str(&fs::read_to_string(dir.join("plugin.yaml")).expect("read"))
-            .expect("plugin.yaml parses");
+    let plugin = example_yaml("examples/helm/imagepin-plugin/plugin.yaml");
     assert_eq!(plugin["apiVersion"].as_str(), Some("v1"));
     assert_eq!(plugin["type"].as_str(), Some("postrenderer/v1"));
     assert_eq!(plugin["runtime"].as_str(), Some("subprocess"));
@@ -299,10 +303,7 @@ fn kustomize_build_into_imagepin_into_kubectl_apply() {
 fn the_argo_cd_plugin_generates_pinned_manifests() {
     let seeded = seed();
     let tools = Tools::new();
-    let plugin: yaml_serde::Value = yaml_serde::from_str(
-        &fs::read_to_string(repo("examples/argocd/plugin.yaml")).expect("read"),
-    )
-    .expect("plugin.yaml parses");
+    let plugin = example_yaml("examples/argocd/plugin.yaml");
     assert_eq!(plugin["kind"].as_str(), Some("ConfigManagementPlugin"));
     let generate = &plugin["spec"]["generate"];
     let argv: Vec<String> = generate["command"]
@@ -355,10 +356,7 @@ fn the_argo_cd_plugin_generates_pinned_manifests() {
 fn the_github_deploy_job_renders_pins_applies_and_keeps_the_lock() {
     let seeded = seed();
     let tools = Tools::new();
-    let workflow: yaml_serde::Value = yaml_serde::from_str(
-        &fs::read_to_string(repo("examples/github-actions/deploy.yml")).expect("read"),
-    )
-    .expect("deploy.yml parses");
+    let workflow = example_yaml("examples/github-actions/deploy.yml");
     let steps = workflow["jobs"]["deploy"]["steps"]
         .as_sequence()
         .expect("steps");
