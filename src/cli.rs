@@ -104,7 +104,7 @@ impl ScanArgs {
         }
         if !self.paths.iter().all(|p| stdin::names_stdin(p)) {
             return Err(RunError::Usage(
-                "`-` reads stdin and cannot be combined with other paths".into(),
+                "`-` (or /dev/stdin) reads stdin and cannot be combined with other paths".into(),
             ));
         }
         Ok(Input::Stdin(Stream::new(

@@ -198,16 +198,8 @@ pub fn run(
             "--platform {p}: multi-arch tags are pinned to the {p} manifest; those pins are no longer multi-arch"
         ));
     }
-    if to_stream {
-        super::print_to(
-            &mut std::io::stderr().lock(),
-            Command::Fix,
-            &rows,
-            opts.format,
-            false,
-            false,
-        )?;
-    } else {
+    // The stream's rows were reported on stderr with it.
+    if !to_stream {
         super::print(Command::Fix, &rows, opts.format, false, mode == Mode::Diff)?;
     }
     if let Some(path) = opts.lock {
