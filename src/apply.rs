@@ -49,6 +49,9 @@ pub fn carry_out_all<'a>(
     let mut rows = Vec::new();
     let mut changed_files = Vec::new();
     for file in files {
+        if report::stdout_closed() {
+            break;
+        }
         let (file_rows, changed) = carry_out(file, plan(file), apply, &mut out);
         if changed {
             changed_files.push(file.path.clone());
@@ -158,8 +161,15 @@ pub fn carry_out<'a>(
         let done = match apply.mode {
             Mode::Write => rewrite::write_atomic(&file.path, source.as_bytes(), new.as_bytes())
                 .map_err(|e| format!("{path}: not written: {e}")),
-            Mode::Diff => report::diff(out, &file.path, source, &new)
-                .map_err(|e| format!("cannot write diff: {e}")),
+            Mode::Diff => match report::diff(out, &file.path, source, &new) {
+                // `imagepin fix --diff | head`: the reader went away; the run stops (the
+                // command sees `report::stdout_closed`), quietly, having written nothing.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                    report::set_stdout_closed();
+                    Ok(())
+                }
+                other => other.map_err(|e| format!("cannot write diff: {e}")),
+            },
             Mode::DryRun => Ok(()),
         };
         match done {

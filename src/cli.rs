@@ -3,7 +3,7 @@
 //! failures, 2 usage or configuration errors).
 
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
@@ -378,7 +378,9 @@ fn mode(diff: bool, dry_run: bool) -> Mode {
     }
 }
 
-/// The paths to scan (`.` by default); each must exist.
+/// The paths to scan (`.` by default); each must be a file or a directory (through
+/// symbolic links). A FIFO, a device or a socket, a link loop or a dangling link is a
+/// usage error naming the path and what it is.
 fn roots(paths: &[PathBuf]) -> Result<Vec<PathBuf>, RunError> {
     let paths = if paths.is_empty() {
         vec![PathBuf::from(".")]
@@ -386,12 +388,45 @@ fn roots(paths: &[PathBuf]) -> Result<Vec<PathBuf>, RunError> {
         paths.to_vec()
     };
     for p in &paths {
-        if !p.exists() {
-            return Err(RunError::Usage(format!(
-                "{}: no such file or directory",
-                p.display()
-            )));
-        }
+        check_root(p).map_err(|why| RunError::Usage(format!("{}: {why}", p.display())))?;
     }
     Ok(paths)
+}
+
+fn check_root(p: &Path) -> Result<(), String> {
+    use std::os::unix::fs::FileTypeExt;
+    let meta = match std::fs::metadata(p) {
+        Ok(m) => m,
+        // ELOOP (`io::ErrorKind::FilesystemLoop` is not stable yet).
+        Err(e) if e.raw_os_error() == Some(if cfg!(target_os = "linux") { 40 } else { 62 }) => {
+            return Err("symbolic link loop (too many levels of symbolic links)".into());
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(if std::fs::symlink_metadata(p).is_ok() {
+                "dangling symbolic link (what it points to does not exist)".into()
+            } else if p.as_os_str() == "-" {
+                "no such file or directory (reading standard input is not supported)".into()
+            } else {
+                "no such file or directory".into()
+            });
+        }
+        Err(e) => return Err(format!("cannot read: {e}")),
+    };
+    let t = meta.file_type();
+    let what = if t.is_file() || t.is_dir() {
+        return Ok(());
+    } else if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    };
+    Err(format!(
+        "is {what}; imagepin scans regular files and directories"
+    ))
 }

@@ -1,7 +1,9 @@
 //! Walking: find the files to scan under the paths the user gave, in parallel,
 //! honouring `.gitignore`, `.ignore` and `.imagepinignore` and looking inside hidden
-//! folders such as `.github` (never `.git`). Each file is read once and scanned on the
-//! walker's thread; the caller receives scanned files in path order.
+//! folders such as `.github` (never `.git`). Git's ignore files count as git counts
+//! them: only inside a repository, from its root down (a `.gitignore` above the
+//! repository, such as one in a home directory, never hides it). Each file is read once
+//! and scanned on the walker's thread; the caller receives scanned files in path order.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -66,7 +68,9 @@ pub fn scan_paths(
     let exclude = settings.exclude.clone();
     builder
         .hidden(false)
-        .require_git(false)
+        // Git's ignore rules apply inside a repository only, and those above its root
+        // are not read (the crate stops at the directory holding `.git`).
+        .require_git(true)
         .add_custom_ignore_filename(".imagepinignore")
         .filter_entry(move |e| {
             e.file_name() != ".git"

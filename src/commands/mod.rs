@@ -152,6 +152,11 @@ pub fn print_to(
     strict: bool,
     diff_mode: bool,
 ) -> Result<(), RunError> {
+    if report::stdout_closed() {
+        // Ends the run quietly (exit 0): `main` treats a broken pipe as the reader's
+        // choice to stop.
+        return Err(RunError::Io(std::io::ErrorKind::BrokenPipe.into()));
+    }
     let result = if diff_mode && format == report::OutputFormat::Text {
         // The diff is the output; failures and skips still need saying (on stderr).
         let problems: Vec<Row<'_>> = rows

@@ -238,6 +238,17 @@ pub fn rows(
 }
 
 static QUIET: AtomicBool = AtomicBool::new(false);
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// The reader of stdout went away (`imagepin fix --diff | head -1`): what is left to
+/// print has no reader, so the command ends quietly.
+pub fn set_stdout_closed() {
+    STDOUT_CLOSED.store(true, Ordering::Relaxed);
+}
+
+pub fn stdout_closed() -> bool {
+    STDOUT_CLOSED.load(Ordering::Relaxed)
+}
 
 /// `-q`: no warnings, summaries or progress; results and errors only.
 pub fn set_quiet(quiet: bool) {

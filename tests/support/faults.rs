@@ -8,7 +8,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::Duration;
 
@@ -34,6 +34,9 @@ pub enum Fault {
     /// Answer the `GET /v2/` ping with this status and header lines (applies to the
     /// ping, not to manifest requests).
     Ping(u16, String),
+    /// Hold the request until this many requests have reached the barrier, then
+    /// forward them all at once (to make concurrent clients act at the same moment).
+    Barrier(usize),
 }
 
 struct State {
@@ -48,6 +51,13 @@ struct State {
 pub struct FaultProxy {
     port: u16,
     state: Arc<Mutex<State>>,
+}
+
+/// How many requests have reached a [`Fault::Barrier`], and a signal when one does.
+#[derive(Default)]
+struct Gate {
+    arrived: Mutex<usize>,
+    changed: Condvar,
 }
 
 impl FaultProxy {
@@ -71,12 +81,14 @@ impl FaultProxy {
         }));
         let upstream = upstream.to_string();
         let shared = state.clone();
+        let gate = Arc::new(Gate::default());
         thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { continue };
                 let state = shared.clone();
                 let upstream = upstream.clone();
-                thread::spawn(move || serve(conn, &upstream, &state));
+                let gate = gate.clone();
+                thread::spawn(move || serve(conn, &upstream, &state, &gate));
             }
         });
         FaultProxy { port, state }
@@ -141,7 +153,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
     })
 }
 
-fn serve(conn: TcpStream, upstream: &str, state: &Mutex<State>) {
+fn serve(conn: TcpStream, upstream: &str, state: &Mutex<State>, gate: &Gate) {
     let mut reader = BufReader::new(conn.try_clone().expect("clone"));
     let mut conn = conn;
     while let Some(req) = read_request(&mut reader) {
@@ -188,6 +200,16 @@ fn serve(conn: TcpStream, upstream: &str, state: &Mutex<State>) {
                 reply
             }
             Some(Fault::Ping(status, headers)) => simple(status, &headers),
+            Some(Fault::Barrier(n)) => {
+                let mut arrived = gate.arrived.lock().expect("gate");
+                *arrived += 1;
+                gate.changed.notify_all();
+                while *arrived < n {
+                    arrived = gate.changed.wait(arrived).expect("gate");
+                }
+                drop(arrived);
+                forward(&req, upstream, None)
+            }
             other => forward(&req, upstream, other),
         };
         if conn.write_all(&reply).is_err() {
