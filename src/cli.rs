@@ -58,7 +58,8 @@ struct ScanArgs {
     /// Files or directories to scan [default: .]; `-` (or /dev/stdin) alone reads a
     /// stream from stdin.
     paths: Vec<PathBuf>,
-    /// Config file [default: .imagepin.yaml in the first scanned directory]
+    /// Config file [default: the nearest .imagepin.yaml from the scanned paths up to
+    /// the repository root]
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// With `-`: what the stream is [default: yaml, which covers Kubernetes and compose].
@@ -79,14 +80,6 @@ impl ScanArgs {
             Input::Paths(roots) => roots.clone(),
             Input::Stdin(_) => vec![PathBuf::from(".")],
         };
-        if let Some(c) = &self.config
-            && !c.is_file()
-        {
-            return Err(RunError::Usage(format!(
-                "--config {}: no such file",
-                c.display()
-            )));
-        }
         let (file, dir) = config::load(self.config.as_deref(), &roots).map_err(RunError::Usage)?;
         let scan = file.scan_settings(&dir).map_err(RunError::Usage)?;
         Ok((input, Loaded { file, dir }, scan))

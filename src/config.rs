@@ -27,7 +27,10 @@ pub const CONFIG_NAMES: [&str; 2] = [".imagepin.yaml", ".imagepin.yml"];
 
 /// The config file as written. Unknown keys are an error naming the key.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with the keys `exclude`, `ignore`, `mirrors` and/or `registries`"
+)]
 pub struct ConfigFile {
     /// Path globs (gitignore syntax, relative to the config file) never scanned.
     #[serde(default)]
@@ -45,7 +48,10 @@ pub struct ConfigFile {
 
 /// One entry of `registries:`.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with `ca` and/or `insecure`"
+)]
 pub struct RegistryConfig {
     /// PEM bundle of CA certificates to trust for this host (relative to the config).
     pub ca: Option<PathBuf>,
@@ -130,8 +136,12 @@ impl ImageFilter {
         Ok(ImageFilter { set })
     }
 
-    /// Whether a finding's image matches a pattern: the text as written, the full name
-    /// (`docker.io/library/nginx`) or the full name with its tag.
+    /// Whether a finding's image matches a pattern. Patterns are matched against the
+    /// text as written and against the normalised image in every spelling Docker
+    /// accepts — `docker.io/library/redis`, `library/redis` and `redis` for Docker Hub's
+    /// official images — each alone, with its tag, with its digest and with both: so
+    /// `redis:7` also ignores `redis:7@sha256:…` and `docker.io/library/redis:7`, and a
+    /// pattern without a tag (`redis`) matches every tag.
     pub fn matches(&self, f: &Finding) -> bool {
         if self.set.is_empty() {
             return false;
@@ -140,13 +150,34 @@ impl ImageFilter {
             return true;
         }
         let Some(r) = &f.reference else { return false };
-        let full = r.full_name();
-        let with_tag = match &r.tag {
-            Some(tag) => format!("{full}:{tag}"),
-            None => full.clone(),
-        };
-        self.set.is_match(&full) || self.set.is_match(&with_tag)
+        image_spellings(r).iter().any(|s| self.set.is_match(s))
     }
+}
+
+/// The ways an image can be named: each name Docker resolves to the same repository,
+/// alone and with the reference's tag and digest.
+fn image_spellings(r: &crate::reference::Reference) -> Vec<String> {
+    let mut names = vec![r.full_name()];
+    if r.registry == "docker.io" {
+        names.push(r.repository.clone());
+        if let Some(short) = r.repository.strip_prefix("library/") {
+            names.push(short.to_string());
+        }
+    }
+    let mut out = Vec::with_capacity(names.len() * 4);
+    for name in names {
+        if let Some(tag) = &r.tag {
+            out.push(format!("{name}:{tag}"));
+            if let Some(digest) = &r.digest {
+                out.push(format!("{name}:{tag}@{digest}"));
+            }
+        }
+        if let Some(digest) = &r.digest {
+            out.push(format!("{name}@{digest}"));
+        }
+        out.push(name);
+    }
+    out
 }
 
 /// How to talk to registries.
@@ -159,42 +190,108 @@ pub struct RegistrySettings {
     pub timeout: Duration,
 }
 
-/// Find and read the config: `--config FILE`, else `.imagepin.yaml` in the first
-/// scanned directory (or the current directory when the first path is a file).
-/// Returns the parsed file and the directory its globs are relative to.
+/// Find and read the config. `--config FILE` wins (a directory is refused; anything
+/// readable, `/dev/null` included, is read). Otherwise each scanned path looks for
+/// `.imagepin.yaml` (or `.yml`) as git looks for its files: in its directory (a file's
+/// own directory), then each parent up to the root of the git repository it is in — or
+/// up to the filesystem root outside a repository; the nearest one counts. Paths whose
+/// searches find different configs (or one none) in one run are refused: one run has
+/// one set of mirrors and filters. Returns the parsed file and the directory its
+/// relative paths are relative to.
 pub fn load(explicit: Option<&Path>, roots: &[PathBuf]) -> Result<(ConfigFile, PathBuf), String> {
-    let (path, dir) = match explicit {
-        Some(p) => (Some(p.to_path_buf()), parent_dir(p)),
-        None => {
-            let dir = roots
-                .first()
-                .filter(|r| r.is_dir())
-                .cloned()
-                .unwrap_or_else(|| PathBuf::from("."));
-            let found = CONFIG_NAMES
-                .iter()
-                .map(|n| dir.join(n))
-                .find(|p| p.is_file());
-            (found, dir)
+    if let Some(p) = explicit {
+        if p.is_dir() {
+            return Err(format!(
+                "--config {}: is a directory; name the config file (e.g. {})",
+                p.display(),
+                p.join(CONFIG_NAMES[0]).display()
+            ));
         }
+        if !p.exists() {
+            return Err(format!("--config {}: no such file", p.display()));
+        }
+        return Ok((read(p)?, parent_dir(p)));
+    }
+    let mut found: Vec<(&PathBuf, Option<PathBuf>)> = Vec::new();
+    for root in roots {
+        let config = discover(root);
+        if let Some((other, theirs)) = found.iter().find(|(_, c)| *c != config) {
+            let name = |c: &Option<PathBuf>| match c {
+                Some(p) => p.display().to_string(),
+                None => "no config".to_string(),
+            };
+            return Err(format!(
+                "the paths given fall under different configs: {} uses {}, {} uses {}; scan them in separate runs or name one with --config",
+                other.display(),
+                name(theirs),
+                root.display(),
+                name(&config)
+            ));
+        }
+        found.push((root, config));
+    }
+    match found.into_iter().next().and_then(|(_, c)| c) {
+        Some(path) => Ok((read(&path)?, parent_dir(&path))),
+        None => Ok((ConfigFile::default(), PathBuf::from("."))),
+    }
+}
+
+/// The config a scanned path falls under: the nearest `.imagepin.yaml` from its
+/// directory upward, stopping at the repository root (the directory holding `.git`).
+pub fn discover(root: &Path) -> Option<PathBuf> {
+    let real = std::fs::canonicalize(root).ok()?;
+    let start = if real.is_dir() {
+        real.as_path()
+    } else {
+        real.parent()?
     };
-    let Some(path) = path else {
-        return Ok((ConfigFile::default(), dir));
-    };
-    let text = std::fs::read_to_string(&path)
+    for dir in start.ancestors() {
+        if let Some(found) = CONFIG_NAMES
+            .iter()
+            .map(|n| dir.join(n))
+            .find(|p| p.is_file())
+        {
+            return Some(found);
+        }
+        if dir.join(".git").exists() {
+            return None;
+        }
+    }
+    None
+}
+
+/// Parse one config file. `<<:` merge keys are merged as YAML 1.1 says, through a
+/// generic value; without them the file is read directly, so errors keep their line.
+fn read(path: &Path) -> Result<ConfigFile, String> {
+    let text = std::fs::read_to_string(path)
         .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
     if text.trim().is_empty() {
-        return Ok((ConfigFile::default(), dir));
+        return Ok(ConfigFile::default());
     }
-    let config: ConfigFile =
-        yaml_serde::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok((config, dir))
+    let bad = |e: yaml_serde::Error| format!("{}: {e}", path.display());
+    let mut value: yaml_serde::Value = yaml_serde::from_str(&text).map_err(bad)?;
+    if !has_merge_key(&value) {
+        return yaml_serde::from_str(&text).map_err(bad);
+    }
+    value.apply_merge().map_err(bad)?;
+    ConfigFile::deserialize(value).map_err(bad)
 }
 
 fn parent_dir(p: &Path) -> PathBuf {
     match p.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
+    }
+}
+
+fn has_merge_key(v: &yaml_serde::Value) -> bool {
+    match v {
+        yaml_serde::Value::Mapping(m) => m
+            .iter()
+            .any(|(k, v)| k.as_str() == Some("<<") || has_merge_key(v)),
+        yaml_serde::Value::Sequence(s) => s.iter().any(has_merge_key),
+        yaml_serde::Value::Tagged(t) => has_merge_key(&t.value),
+        _ => false,
     }
 }
 

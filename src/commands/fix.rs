@@ -241,7 +241,10 @@ pub fn run(
     let looked_up = rows.iter().filter(|r| r.finding.status.needs_pin()).count();
     let cached = looked_up.saturating_sub(unique);
     report::summary(&format!(
-        "{verb} {pinned} references in {changed_files} files; {failed} failed; {unique} unique references ({cached} answered from this run's cache){requests}"
+        "{verb} {} in {}; {failed} failed; {} ({cached} answered from this run's cache){requests}",
+        report::plural(pinned, "reference"),
+        report::plural(changed_files, "file"),
+        report::plural(unique, "unique reference"),
     ));
     Ok(if failed > 0 || unread {
         Outcome::Problems

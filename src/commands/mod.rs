@@ -109,8 +109,8 @@ impl Session {
     pub fn requests(&self) -> String {
         let s = &self.client.stats;
         let mut text = format!(
-            ", {} registry requests ({} manifest HEAD, {} GET, {} token, {} ping, {} retried)",
-            s.total(),
+            ", {} ({} manifest HEAD, {} GET, {} token, {} ping, {} retried)",
+            report::plural(s.total(), "registry request"),
             s.heads.load(Ordering::Relaxed),
             s.gets.load(Ordering::Relaxed),
             s.tokens.load(Ordering::Relaxed),

@@ -111,8 +111,13 @@ pub fn run(
     recording: &Recording,
     keep_going: bool,
 ) -> Result<Outcome, RunError> {
+    // Every precondition of recording the change is checked before anything is written.
     if recording.commit {
         git::ensure_work_tree().map_err(RunError::Usage)?;
+        git::ensure_identity().map_err(RunError::Usage)?;
+    }
+    if let Some(path) = &recording.message_file {
+        ensure_writable_dir(path)?;
     }
     let scan = input.scan(scan_settings, &|fs| {
         fs.iter().any(|f| followed(f).is_some())
@@ -154,6 +159,24 @@ pub fn run(
         ignore: &scan_settings.ignore,
         edits_pin: false,
     };
+    if recording.commit && mode == Mode::Write {
+        let to_change: Vec<&std::path::Path> = scan
+            .files
+            .iter()
+            .filter(|file| {
+                plan_file(file, &moves)
+                    .iter()
+                    .any(|p| p.edit.is_some() && p.row.action == Action::Updated)
+            })
+            .map(|file| file.path.as_path())
+            .collect();
+        git::ensure_committable(&to_change).map_err(RunError::Usage)?;
+        if !to_change.is_empty() && git::head_is_detached() {
+            report::warning(
+                "HEAD is detached: the commit will be on no branch (check out a branch to keep it)",
+            );
+        }
+    }
     let to_stream = stream::rows_to_stderr(input, mode);
     let (rows, changed_files) = if to_stream {
         let (rows, changed) = stream::carry_out(
@@ -192,15 +215,29 @@ pub fn run(
     };
     let requests = session.as_ref().map(Session::requests).unwrap_or_default();
     report::summary(&format!(
-        "{verb} {updated} pins in {} files; {} current; {failed} failed; {digest_only} digest-only pins have no tag to follow; {unpinned} unpinned references left to `imagepin fix`{requests}",
-        changed_files.len(),
+        "{verb} {} in {}; {} current; {failed} failed; {} no tag to follow; {} left to `imagepin fix`{requests}",
+        report::plural(updated, "pin"),
+        report::plural(changed_files.len(), "file"),
         count(&[Action::Unchanged]),
+        if digest_only == 1 {
+            "1 digest-only pin has".to_string()
+        } else {
+            format!("{digest_only} digest-only pins have")
+        },
+        report::plural(unpinned, "unpinned reference"),
     ));
 
     let message = commit_message(&rows);
     if let Some(path) = &recording.message_file {
-        std::fs::write(path, &message)
-            .map_err(|e| RunError::Usage(format!("--message-file {}: {e}", path.display())))?;
+        if updated == 0 {
+            report::summary(&format!(
+                "nothing changed: no commit message written to {}",
+                path.display()
+            ));
+        } else {
+            std::fs::write(path, &message)
+                .map_err(|e| RunError::Usage(format!("--message-file {}: {e}", path.display())))?;
+        }
     }
     if recording.commit && mode == Mode::Write {
         if changed_files.is_empty() {
@@ -218,6 +255,29 @@ pub fn run(
     } else {
         Outcome::Clean
     })
+}
+
+/// `--message-file FILE` must be writable where it is: its directory must exist (found
+/// before any file is rewritten, not after).
+fn ensure_writable_dir(path: &std::path::Path) -> Result<(), RunError> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    if path.is_dir() {
+        return Err(RunError::Usage(format!(
+            "--message-file {}: is a directory",
+            path.display()
+        )));
+    }
+    if !dir.is_dir() {
+        return Err(RunError::Usage(format!(
+            "--message-file {}: the directory {} does not exist",
+            path.display(),
+            dir.display()
+        )));
+    }
+    Ok(())
 }
 
 /// One row per followed pin, with the edit that moves it.

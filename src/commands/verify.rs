@@ -129,8 +129,8 @@ pub fn run(
     );
     let requests = session.as_ref().map(Session::requests).unwrap_or_default();
     report::summary(&format!(
-        "verified {} pins: {} resolve, {dangling} dangling, {drifted} drifted{}, {failed} failed{requests}",
-        rows.len(),
+        "verified {}: {} resolve, {dangling} dangling, {drifted} drifted{}, {failed} failed{requests}",
+        report::plural(rows.len(), "pin"),
         count(Action::Verified) + drifted,
         if strict {
             ""

@@ -303,6 +303,15 @@ pub fn skipped(skipped: &[Skipped]) {
 
 pub use crate::finding::display_path;
 
+/// `1 file`, `2 files`: a count with its noun (English `-s` plurals).
+pub fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// `sha256:0123456789ab`: enough to tell digests apart in a line of text.
 pub fn short_digest(digest: &str) -> &str {
     let end = digest.find(':').map_or(0, |i| i + 13).min(digest.len());
@@ -314,8 +323,8 @@ pub fn status_summary<'a>(findings: impl Iterator<Item = &'a Finding>) {
     let findings: Vec<&Finding> = findings.collect();
     let count = |s: Status| findings.iter().filter(|f| f.status == s).count();
     summary(&format!(
-        "{} references: {} pinned, {} mutable, {} untagged, {} templated, {} invalid, {} local",
-        findings.len(),
+        "{}: {} pinned, {} mutable, {} untagged, {} templated, {} invalid, {} local",
+        plural(findings.len(), "reference"),
         count(Status::Pinned),
         count(Status::Mutable),
         count(Status::Untagged),
