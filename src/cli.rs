@@ -22,7 +22,10 @@ use crate::stdin::{self, StdinFormat, Stream};
     name = "imagepin",
     version,
     about = "Pin container image references to the digests their tags point to now.",
-    long_about = None
+    long_about = None,
+    // imagepin prints no colour codes (so NO_COLOR holds by construction): help and
+    // usage errors included.
+    color = clap::ColorChoice::Never
 )]
 pub struct Cli {
     /// Only results and errors: no warnings, summaries or progress bar.
@@ -422,4 +425,14 @@ fn check_root(p: &Path) -> Result<(), String> {
     Err(format!(
         "is {what}; imagepin scans regular files and directories"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn help_and_errors_are_never_coloured() {
+        assert_eq!(Cli::command().get_color(), clap::ColorChoice::Never);
+    }
 }

@@ -277,6 +277,32 @@ fn read(path: &Path) -> Result<ConfigFile, String> {
     ConfigFile::deserialize(value).map_err(bad)
 }
 
+/// A `registries.HOST.ca` bundle must hold PEM certificates that parse as X.509: one
+/// that does not is found here, naming the file and the host, not in a TLS handshake.
+fn check_ca_bundle(host: &str, path: &Path) -> Result<(), String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let what = || format!("registries.{host}.ca: {}", path.display());
+    let pem = std::fs::read(path).map_err(|e| format!("{}: {e}", what()))?;
+    let mut roots = rustls::RootCertStore::empty();
+    let mut count = 0;
+    for (i, cert) in CertificateDer::pem_slice_iter(&pem).enumerate() {
+        let cert = cert.map_err(|e| format!("{}: not a PEM certificate bundle ({e})", what()))?;
+        roots.add(cert).map_err(|e| {
+            format!(
+                "{}: certificate {} is not a valid X.509 certificate ({e}); {host} cannot be trusted with it",
+                what(),
+                i + 1
+            )
+        })?;
+        count += 1;
+    }
+    if count == 0 {
+        return Err(format!("{}: no PEM certificates in it", what()));
+    }
+    Ok(())
+}
+
 fn parent_dir(p: &Path) -> PathBuf {
     match p.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -331,10 +357,14 @@ impl ConfigFile {
                     "registries.{host}: `ca` and `insecure: true` contradict each other"
                 ));
             }
+            let ca = r.ca.as_ref().map(|c| dir.join(c));
+            if let Some(path) = &ca {
+                check_ca_bundle(host, path)?;
+            }
             routing.set_host(
                 host,
                 HostSettings {
-                    ca: r.ca.as_ref().map(|c| dir.join(c)),
+                    ca,
                     insecure: r.insecure,
                 },
             );

@@ -151,7 +151,7 @@ fn rate_limit_remaining_is_shown_in_the_summary() {
     let o = fix(&proxy, c.tree.path(), &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("docker.io rate limit remaining: 99;w=21600"),
+        stderr(&o).contains("docker.io rate limit: 99 pulls left in 6 h"),
         "{}",
         stderr(&o)
     );

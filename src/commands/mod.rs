@@ -86,11 +86,14 @@ impl Session {
     pub fn new(settings: &RegistrySettings) -> Result<Session, RunError> {
         let client =
             Arc::new(Client::new(settings.timeout, &settings.routing).map_err(RunError::Usage)?);
-        let resolver = Resolver::new(
+        let mut resolver = Resolver::new(
             client.clone(),
             settings.routing.clone(),
             settings.concurrency,
         );
+        if let Some(bar) = report::progress_bar("resolving") {
+            resolver = resolver.with_progress(bar);
+        }
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -118,9 +121,33 @@ impl Session {
             s.retries.load(Ordering::Relaxed),
         );
         for (registry, remaining) in self.client.rate_limits() {
-            text.push_str(&format!("; {registry} rate limit remaining: {remaining}"));
+            text.push_str(&format!(
+                "; {registry} rate limit: {}",
+                rate_limit_text(&remaining)
+            ));
         }
         text
+    }
+}
+
+/// A `RateLimit-Remaining` value for people: `100;w=21600` is "100 pulls left in 6 h"
+/// (the window, `w=`, in seconds); a value that does not read so is shown as sent.
+fn rate_limit_text(raw: &str) -> String {
+    let mut parts = raw.split(';').map(str::trim);
+    let Some(Ok(left)) = parts.next().map(str::parse::<u64>) else {
+        return format!("{raw:?} remaining");
+    };
+    let noun = if left == 1 { "pull" } else { "pulls" };
+    let window = parts.find_map(|p| p.strip_prefix("w=")?.parse::<u64>().ok());
+    match window {
+        Some(secs) if secs > 0 && secs % 3600 == 0 => {
+            format!("{left} {noun} left in {} h", secs / 3600)
+        }
+        Some(secs) if secs > 0 && secs % 60 == 0 => {
+            format!("{left} {noun} left in {} min", secs / 60)
+        }
+        Some(secs) => format!("{left} {noun} left in {secs} s"),
+        None => format!("{left} {noun} left"),
     }
 }
 
@@ -171,5 +198,19 @@ pub fn print_to(
     match result.and_then(|()| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => Ok(other?),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rate_limit_text;
+
+    #[test]
+    fn rate_limits_read_as_text() {
+        assert_eq!(rate_limit_text("100;w=21600"), "100 pulls left in 6 h");
+        assert_eq!(rate_limit_text("1;w=90"), "1 pull left in 90 s");
+        assert_eq!(rate_limit_text("7; w=600"), "7 pulls left in 10 min");
+        assert_eq!(rate_limit_text("42"), "42 pulls left");
+        assert_eq!(rate_limit_text("lots"), "\"lots\" remaining");
     }
 }

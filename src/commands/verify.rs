@@ -92,9 +92,12 @@ pub fn run(
         let pinned = &digest_target.reference;
         let row = match digests.get(digest_target) {
             Some(Err(RegistryError::NotFound { .. })) => Row::new(f, Action::Dangling).with_message(format!(
-                "{} does not exist in {} (garbage-collected or deleted upstream, or the digest was edited by hand)",
+                "{} does not exist in {}: garbage-collected or deleted upstream, or the digest was edited by hand",
                 short_digest(pinned),
-                digest_target.registry
+                session.as_ref().map_or_else(
+                    || digest_target.registry.clone(),
+                    |s| s.resolver.endpoint(&digest_target.registry).asked()
+                )
             )),
             Some(Err(e)) => Row::new(f, Action::Failed).with_message(e.to_string()),
             None => Row::new(f, Action::Failed).with_message("not looked up"),

@@ -403,6 +403,14 @@ impl Client {
                         "{url} answered 404: not a registry API endpoint (check the mirror URL)"
                     ),
                 )),
+                // Go's TLS servers answer plain HTTP with 400.
+                StatusCode::BAD_REQUEST if ep.is_plain_http() => Err(protocol(
+                    ep,
+                    format!(
+                        "{url} answered HTTP 400 to plain HTTP: it probably speaks HTTPS (loopback registries are spoken to over plain HTTP); for HTTPS add `registries: {{\"{host}\": {{ca: FILE}}}}` to .imagepin.yaml with the CA that signed its certificate",
+                        host = ep.credential_host()
+                    ),
+                )),
                 s => Err(RegistryError::Status {
                     registry: ep.label(),
                     status: s.as_u16(),

@@ -175,6 +175,41 @@ impl Endpoint {
         }
     }
 
+    /// Where a lookup was made, for messages that say what was not found: the registry,
+    /// or the mirror that stood in for it (then the registry itself was not asked).
+    pub fn asked(&self) -> String {
+        let host = self.credential_host();
+        if self.label() == self.registry {
+            self.registry.clone()
+        } else {
+            format!(
+                "the mirror {host} (asked for {}; {} itself was not asked)",
+                self.registry, self.registry
+            )
+        }
+    }
+
+    /// The host requests go to, as one key however it is named: the lowest of the
+    /// addresses its name resolves to, with the port (`127.0.0.1:5000` for both
+    /// `localhost:5000` and `127.0.0.1:5000`); the name and port when it does not
+    /// resolve. Used to count `--concurrency` per host.
+    pub fn host_key(&self) -> String {
+        use std::net::ToSocketAddrs;
+        let Ok(url) = Url::parse(&self.base) else {
+            return self.base.clone();
+        };
+        let host = url.host_str().unwrap_or("").to_ascii_lowercase();
+        let port = url.port_or_known_default().unwrap_or(443);
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        match (bare, port).to_socket_addrs() {
+            Ok(addrs) => match addrs.min() {
+                Some(addr) => addr.to_string(),
+                None => format!("{host}:{port}"),
+            },
+            Err(_) => format!("{host}:{port}"),
+        }
+    }
+
     /// Whether requests go over plain HTTP.
     pub fn is_plain_http(&self) -> bool {
         self.base.starts_with("http://")
@@ -285,6 +320,23 @@ mod tests {
         let e = Endpoint::for_registry("docker.io", &m);
         assert_eq!(e.label(), "docker.io (mirror harbor.example)");
         assert_eq!(Endpoint::for_registry("ghcr.io", &m).label(), "ghcr.io");
+    }
+
+    #[test]
+    fn one_host_under_two_names_is_one_key() {
+        let r = Routing::default();
+        let key = |name: &str| Endpoint::for_registry(name, &r).host_key();
+        assert_eq!(key("localhost:5000"), key("127.0.0.1:5000"));
+        assert_ne!(key("127.0.0.1:5000"), key("127.0.0.1:5001"));
+        let mut m = Routing::default();
+        m.add("docker.io", "https://mirror.invalid").unwrap();
+        let a = Endpoint::for_registry("docker.io", &m);
+        assert_eq!(a.host_key(), "mirror.invalid:443");
+        assert!(
+            a.asked()
+                .contains("the mirror mirror.invalid (asked for docker.io")
+        );
+        assert_eq!(Endpoint::for_registry("ghcr.io", &r).asked(), "ghcr.io");
     }
 
     #[test]

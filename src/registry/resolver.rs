@@ -43,9 +43,11 @@ pub type Resolutions = HashMap<Target, Result<Resolved, RegistryError>>;
 pub struct Resolver {
     client: Arc<Client>,
     routing: Routing,
-    /// Lookups in flight at once, per registry endpoint.
+    /// Lookups in flight at once, per host (however many names or mirrors reach it).
     concurrency: usize,
     limits: std::sync::Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Endpoint base → the host key its limit is counted under.
+    hosts: std::sync::Mutex<HashMap<String, String>>,
     progress: Option<indicatif::ProgressBar>,
 }
 
@@ -56,6 +58,7 @@ impl Resolver {
             routing,
             concurrency: concurrency.max(1),
             limits: std::sync::Mutex::default(),
+            hosts: std::sync::Mutex::default(),
             progress: None,
         }
     }
@@ -71,11 +74,20 @@ impl Resolver {
         Endpoint::for_registry(registry, &self.routing)
     }
 
-    /// The concurrency limit of one endpoint, shared by every lookup to it.
+    /// The concurrency limit of the host an endpoint reaches, shared by every lookup
+    /// to that host under any name (`localhost:5000` and `127.0.0.1:5000`, or
+    /// `host` and `host:443`).
     fn limit(&self, ep: &Endpoint) -> Arc<Semaphore> {
+        let key = {
+            let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+            hosts
+                .entry(ep.base.clone())
+                .or_insert_with(|| ep.host_key())
+                .clone()
+        };
         let mut limits = self.limits.lock().unwrap_or_else(|p| p.into_inner());
         limits
-            .entry(ep.base.clone())
+            .entry(key)
             .or_insert_with(|| Arc::new(Semaphore::new(self.concurrency)))
             .clone()
     }
@@ -103,8 +115,9 @@ impl Resolver {
             .filter(|t| seen.insert(t.clone()))
             .collect();
         if let Some(bar) = &self.progress {
+            // A bar is reused by a command's later rounds of lookups.
+            bar.reset();
             bar.set_length(unique.len() as u64);
-            bar.set_position(0);
         }
         let mut tasks = JoinSet::new();
         for target in unique {
@@ -125,6 +138,7 @@ impl Resolver {
             match joined {
                 Ok((target, result)) => {
                     if let Some(bar) = &self.progress {
+                        bar.set_message(target.registry.clone());
                         bar.inc(1);
                     }
                     answered(&target, &result);

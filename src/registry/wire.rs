@@ -61,10 +61,21 @@ pub(super) fn header(resp: &Response, name: &str) -> Option<String> {
         .map(|s| s.trim().to_string())
 }
 
-/// `Retry-After` in seconds (the HTTP-date form is treated as "a while": backoff).
+/// `Retry-After`: seconds, or an HTTP date (how long until then; a date passed is no
+/// wait). Capped by the caller.
 pub(super) fn retry_after(resp: &Response) -> Option<Duration> {
-    let secs: u64 = header(resp, RETRY_AFTER.as_str())?.parse().ok()?;
-    Some(Duration::from_secs(secs))
+    retry_after_value(
+        &header(resp, RETRY_AFTER.as_str())?,
+        std::time::SystemTime::now(),
+    )
+}
+
+fn retry_after_value(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 /// 250 ms, 500 ms, 1 s … with up to 50 % jitter.
@@ -187,6 +198,20 @@ mod tests {
         assert!(validate_digest(&format!("md5:{}", "0".repeat(32))).is_err());
         assert!(validate_digest("sha256:abc").is_err());
         assert!(validate_digest("sha256:../../etc").is_err());
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_or_an_http_date() {
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(retry_after_value("7", now), Some(Duration::from_secs(7)));
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(12));
+        assert_eq!(
+            retry_after_value(&later, now),
+            Some(Duration::from_secs(12))
+        );
+        let earlier = httpdate::fmt_http_date(now - Duration::from_secs(5));
+        assert_eq!(retry_after_value(&earlier, now), Some(Duration::ZERO));
+        assert_eq!(retry_after_value("soon", now), None);
     }
 
     #[test]

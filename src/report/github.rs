@@ -22,14 +22,19 @@ pub fn rows(out: &mut impl Write, rows: &[Row<'_>], strict: bool) -> io::Result<
             f.line,
             f.column,
             escape_property(&format!("imagepin: {}", problem.id())),
-            escape_data(&format!(
-                "{} {}",
-                row.problem_message(problem),
-                problem.help()
-            )),
+            escape_data(&sentences(&row.problem_message(problem), problem.help())),
         )?;
     }
     Ok(())
+}
+
+/// Two sentences: the first gets its full stop unless it already ends one.
+fn sentences(first: &str, second: &str) -> String {
+    if first.ends_with(['.', '!', '?']) {
+        format!("{first} {second}")
+    } else {
+        format!("{first}. {second}")
+    }
 }
 
 /// Message text: `%`, CR and LF are escaped so a value cannot end the command.
@@ -47,6 +52,12 @@ fn escape_property(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn problem_and_help_are_two_sentences() {
+        assert_eq!(sentences("a is bad", "Fix it."), "a is bad. Fix it.");
+        assert_eq!(sentences("a is bad.", "Fix it."), "a is bad. Fix it.");
+    }
 
     #[test]
     fn escapes() {

@@ -259,19 +259,29 @@ fn quiet() -> bool {
     QUIET.load(Ordering::Relaxed)
 }
 
-/// A progress bar on stderr, only when stderr is a terminal and not `-q`. It draws
-/// no colour (so `NO_COLOR` holds by construction).
+/// Whether to draw a progress bar: only for a person watching — stderr is a terminal,
+/// not `-q`, and not in CI (`CI` set to anything but empty, `0` or `false`, as CI
+/// systems set it), whose logs would fill with redraws.
+pub fn progress_wanted(stderr_is_terminal: bool, quiet: bool, ci: Option<&str>) -> bool {
+    let in_ci = ci.is_some_and(|v| !matches!(v.trim(), "" | "0" | "false" | "FALSE" | "False"));
+    stderr_is_terminal && !quiet && !in_ci
+}
+
+/// A progress bar on stderr when [`progress_wanted`] says so: lookups done of the total,
+/// with the registry last answering. It draws no colour (so `NO_COLOR` holds by
+/// construction) and is cleared before results print.
 pub fn progress_bar(what: &str) -> Option<indicatif::ProgressBar> {
-    if quiet() || !io::stderr().is_terminal() {
+    let ci = std::env::var("CI").ok();
+    if !progress_wanted(io::stderr().is_terminal(), quiet(), ci.as_deref()) {
         return None;
     }
     let bar = indicatif::ProgressBar::new(0);
     if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{msg} {pos}/{len} [{bar:30}] {elapsed}")
+        indicatif::ProgressStyle::with_template("{prefix} {pos}/{len} [{bar:30}] {msg} {elapsed}")
     {
         bar.set_style(style.progress_chars("=> "));
     }
-    bar.set_message(what.to_string());
+    bar.set_prefix(what.to_string());
     Some(bar)
 }
 
@@ -318,6 +328,31 @@ pub fn short_digest(digest: &str) -> &str {
     &digest[..end]
 }
 
+/// The name of a file in diff headers: its path as shown, when that is relative and
+/// stays inside the current directory; otherwise (an absolute path, or one through
+/// `..`) its real path from the filesystem root without the leading `/`, so the diff
+/// applies from `/` — never `a//tmp/…` or `a/../…`, which both tools refuse.
+fn diff_name(path: &Path) -> String {
+    use std::path::Component;
+    let inside = path
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    if inside {
+        return display_path(path);
+    }
+    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let cwd = std::env::current_dir().and_then(std::fs::canonicalize);
+    if let Ok(cwd) = cwd
+        && let Ok(rel) = real.strip_prefix(&cwd)
+    {
+        return rel.display().to_string();
+    }
+    real.strip_prefix("/")
+        .unwrap_or(&real)
+        .display()
+        .to_string()
+}
+
 /// A count of findings by status, on stderr.
 pub fn status_summary<'a>(findings: impl Iterator<Item = &'a Finding>) {
     let findings: Vec<&Finding> = findings.collect();
@@ -341,9 +376,10 @@ pub fn stream(text: &str) -> io::Result<()> {
     out.flush()
 }
 
-/// A unified diff of one file's change.
+/// A unified diff of one file's change, with `a/…` and `b/…` headers that `git apply`
+/// and `patch -p1` take.
 pub fn diff(out: &mut impl Write, path: &Path, old: &str, new: &str) -> io::Result<()> {
-    let name = display_path(path);
+    let name = diff_name(path);
     let text = similar::TextDiff::from_lines(old, new);
     let unified = text
         .unified_diff()
@@ -351,4 +387,27 @@ pub fn diff(out: &mut impl Write, path: &Path, old: &str, new: &str) -> io::Resu
         .header(&format!("a/{name}"), &format!("b/{name}"))
         .to_string();
     out.write_all(unified.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_progress_bar_is_for_a_person_at_a_terminal() {
+        assert!(progress_wanted(true, false, None));
+        assert!(!progress_wanted(false, false, None), "not in a pipe");
+        assert!(!progress_wanted(true, true, None), "not with -q");
+        assert!(!progress_wanted(true, false, Some("true")), "not in CI");
+        assert!(!progress_wanted(true, false, Some("1")));
+        assert!(progress_wanted(true, false, Some("")));
+        assert!(progress_wanted(true, false, Some("false")));
+    }
+
+    #[test]
+    fn counts_take_the_singular_for_one() {
+        assert_eq!(plural(1, "file"), "1 file");
+        assert_eq!(plural(0, "file"), "0 files");
+        assert_eq!(plural(2, "pin"), "2 pins");
+    }
 }

@@ -46,6 +46,9 @@ struct State {
     faults: Vec<(Fault, usize)>,
     /// (method, path) of every request seen.
     seen: Vec<(String, String)>,
+    /// Requests being answered now, and the most there ever were at once.
+    in_flight: usize,
+    max_in_flight: usize,
 }
 
 pub struct FaultProxy {
@@ -78,6 +81,8 @@ impl FaultProxy {
             latency,
             faults,
             seen: Vec::new(),
+            in_flight: 0,
+            max_in_flight: 0,
         }));
         let upstream = upstream.to_string();
         let shared = state.clone();
@@ -101,6 +106,11 @@ impl FaultProxy {
     /// Every (method, path) the proxy received.
     pub fn seen(&self) -> Vec<(String, String)> {
         self.state.lock().expect("state").seen.clone()
+    }
+
+    /// The most requests it was answering at the same time.
+    pub fn max_in_flight(&self) -> usize {
+        self.state.lock().expect("state").max_in_flight
     }
 
     /// How many manifest requests with this method it received.
@@ -160,6 +170,8 @@ fn serve(conn: TcpStream, upstream: &str, state: &Mutex<State>, gate: &Gate) {
         let (fault, latency) = {
             let mut s = state.lock().expect("state");
             s.seen.push((req.method.clone(), req.path.clone()));
+            s.in_flight += 1;
+            s.max_in_flight = s.max_in_flight.max(s.in_flight);
             let ping = req.path == "/v2/";
             let fault = if req.path.contains("/manifests/") || ping {
                 s.faults
@@ -182,6 +194,7 @@ fn serve(conn: TcpStream, upstream: &str, state: &Mutex<State>, gate: &Gate) {
             Some(Fault::Unavailable) => simple(503, ""),
             Some(Fault::Reset) => {
                 let _ = conn.shutdown(Shutdown::Both);
+                state.lock().expect("state").in_flight -= 1;
                 return;
             }
             Some(Fault::Slow(d)) => {
@@ -212,7 +225,9 @@ fn serve(conn: TcpStream, upstream: &str, state: &Mutex<State>, gate: &Gate) {
             }
             other => forward(&req, upstream, other),
         };
-        if conn.write_all(&reply).is_err() {
+        let written = conn.write_all(&reply);
+        state.lock().expect("state").in_flight -= 1;
+        if written.is_err() {
             return;
         }
     }
