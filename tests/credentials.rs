@@ -198,3 +198,133 @@ fn cred_helpers_and_creds_store_run_the_helper() {
         assert_no_secret(&o);
     }
 }
+
+/// Install `docker-credential-NAME` with this shell body on the test PATH.
+fn install_script(env: &Env, name: &str, body: &str) {
+    let script = env.bin.join(format!("docker-credential-{name}"));
+    fs::write(&script, format!("#!/bin/sh\n{body}\n")).expect("write helper");
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).expect("chmod");
+}
+
+/// A helper that never answers is killed when the request timeout runs out, and the
+/// lookup fails saying so; the run does not hang.
+#[test]
+fn a_credential_helper_that_hangs_is_killed_after_the_timeout() {
+    let reg = TestRegistry::start_with_basic_auth(USER, PASSWORD);
+    reg.push_image("library/nginx", "1.25", "n");
+    let env = env();
+    let pidfile = env.bin.join("pid");
+    install_script(
+        &env,
+        "hang",
+        &format!("echo $$ > {}\nexec sleep 600", pidfile.display()),
+    );
+    fs::write(
+        env.docker_config.join("config.json"),
+        r#"{"credsStore": "hang"}"#,
+    )
+    .expect("write config");
+    let t = tree();
+    let path = format!(
+        "{}:{}",
+        env.bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_imagepin"))
+        .args([
+            "fix",
+            "--timeout",
+            "1",
+            "--mirror",
+            &format!("docker.io={}", reg.url()),
+        ])
+        .current_dir(t.path())
+        .env("DOCKER_CONFIG", &env.docker_config)
+        .env(
+            "REGISTRY_AUTH_FILE",
+            env.docker_config.join("no-such-auth.json"),
+        )
+        .env_remove("XDG_RUNTIME_DIR")
+        .env("PATH", path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Bounded: a run that hangs fails the test instead of hanging it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().expect("try_wait").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("imagepin still waiting for the helper after 60 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let o = child.wait_with_output().expect("wait");
+    assert_eq!(o.status.code(), Some(1), "{}", all_output(&o));
+    let text = all_output(&o);
+    assert!(
+        text.contains("credential helper docker-credential-hang did not answer in 1 s"),
+        "{text}"
+    );
+    let pid = fs::read_to_string(&pidfile).expect("helper ran");
+    let stat = fs::read_to_string(format!("/proc/{}/stat", pid.trim())).unwrap_or_default();
+    let state = stat.rsplit(')').next().unwrap_or("").trim().chars().next();
+    assert!(
+        matches!(state, None | Some('Z' | 'X')),
+        "the helper was killed: {stat}"
+    );
+}
+
+/// A helper that fails, a config.json that is not JSON and an `auth` that is not
+/// base64 each get their own message naming the helper or the file.
+#[test]
+fn broken_credential_sources_each_say_what_is_wrong() {
+    let reg = TestRegistry::start_with_basic_auth(USER, PASSWORD);
+    reg.push_image("library/nginx", "1.25", "n");
+    let cases = [
+        (
+            r#"{"credHelpers": {"HOST": "broken"}}"#.to_string(),
+            vec![
+                "credential helper docker-credential-broken failed",
+                "exit status 3",
+                "keychain is locked",
+            ],
+        ),
+        (
+            "{\"auths\": {".to_string(),
+            vec!["config.json", "is not valid JSON"],
+        ),
+        (
+            r#"{"auths": {"HOST": {"auth": "%%%not-base64"}}}"#.to_string(),
+            vec!["config.json", "`auth` for HOST is not base64"],
+        ),
+    ];
+    for (config, expected) in cases {
+        let env = env();
+        install_script(
+            &env,
+            "broken",
+            "echo 'error: keychain is locked' >&2\nexit 3",
+        );
+        fs::write(
+            env.docker_config.join("config.json"),
+            config.replace("HOST", &reg.host()),
+        )
+        .expect("write config");
+        let t = tree();
+        let o = fix(&reg, &env, t.path());
+        assert_eq!(o.status.code(), Some(1), "{config}: {}", all_output(&o));
+        let text = all_output(&o);
+        for e in expected {
+            assert!(
+                text.contains(&e.replace("HOST", &reg.host())),
+                "{config}: {e}: {text}"
+            );
+        }
+        assert!(!text.contains("no credentials"), "{config}: {text}");
+        assert_eq!(
+            fs::read_to_string(t.path().join("Dockerfile")).expect("read"),
+            "FROM nginx:1.25\n"
+        );
+    }
+}

@@ -118,7 +118,7 @@ impl Client {
             http_with_ca,
             challenges: Mutex::default(),
             tokens: Mutex::default(),
-            credentials: Credentials::default(),
+            credentials: Credentials::new(timeout),
             rate_limits: Mutex::default(),
             stats: RequestStats::default(),
         })
@@ -296,7 +296,7 @@ impl Client {
         let challenge = self.challenge(ep).await?;
         match challenge {
             Challenge::None => Ok(None),
-            Challenge::Basic => Ok(self.credential(ep).await.and_then(|c| c.basic_header())),
+            Challenge::Basic => Ok(self.credential(ep).await?.and_then(|c| c.basic_header())),
             Challenge::Bearer { realm, service } => {
                 let cell = shared(&self.tokens, (ep.base.clone(), ep.repository(repository)));
                 let token = cell
@@ -308,12 +308,19 @@ impl Client {
         }
     }
 
-    /// The credential for an endpoint, if one is configured and may be sent there.
-    async fn credential(&self, ep: &Endpoint) -> Option<Credential> {
+    /// The credential for an endpoint, if one is configured and may be sent there. A
+    /// helper that fails or hangs, or a broken auth file, fails the lookup naming it.
+    async fn credential(&self, ep: &Endpoint) -> Result<Option<Credential>, RegistryError> {
         if !ep.may_send_credentials() {
-            return None;
+            return Ok(None);
         }
-        self.credentials.for_host(&ep.credential_host()).await
+        self.credentials
+            .for_host(&ep.credential_host())
+            .await
+            .map_err(|e| RegistryError::Credentials {
+                registry: ep.label(),
+                message: e.to_string(),
+            })
     }
 
     /// Say, for a refusal, which credentials were used or where imagepin looked.
@@ -322,7 +329,10 @@ impl Client {
         if !ep.may_send_credentials() {
             return format!("credentials are never sent to {host} over plain HTTP");
         }
-        let credential = self.credentials.for_host(&host).await;
+        let credential = match self.credentials.for_host(&host).await {
+            Ok(c) => c,
+            Err(e) => return format!("the credentials for {host} could not be had: {e}"),
+        };
         if credential.is_some()
             && let Some(realm) = self.withheld_realm(ep)
         {
@@ -432,7 +442,7 @@ impl Client {
         let scoped = ep.repository(repository);
         let url = auth::token_url(realm, service, &scoped).map_err(|m| protocol(ep, m))?;
         let credential = if realm_may_get_credentials(&url) {
-            self.credential(ep).await
+            self.credential(ep).await?
         } else {
             None
         };

@@ -50,4 +50,8 @@ pub enum RegistryError {
     Network { registry: String, message: String },
     #[error("{registry}: {message}")]
     Protocol { registry: String, message: String },
+    /// The credentials for the registry could not be had (a helper failed or hung, an
+    /// auth file is broken): the message names the helper or the file.
+    #[error("{registry}: {message}")]
+    Credentials { registry: String, message: String },
 }
