@@ -85,6 +85,44 @@ fn a_replaced_file_keeps_its_owner_group_and_mode() {
     assert_eq!(meta.mode() & 0o7777, 0o640);
 }
 
+/// A user who may write a file but cannot give the replacement its owner (here:
+/// nobody, in a world-writable directory, over a root-owned file) does not replace it:
+/// the file keeps its owner and text, and the run says why.
+#[test]
+fn a_file_whose_owner_cannot_be_kept_is_not_replaced() {
+    if !is_root() {
+        eprintln!("not root: cannot run imagepin as another user here; test not run");
+        return;
+    }
+    let reg = TestRegistry::start();
+    reg.push_image("library/nginx", "1.25", "n");
+    let t = tempfile::tempdir().expect("tempdir");
+    fs::set_permissions(t.path(), fs::Permissions::from_mode(0o777)).expect("chmod");
+    let p = t.path().join("app.yaml");
+    fs::write(&p, "image: nginx:1.25\n").expect("write");
+    fs::set_permissions(&p, fs::Permissions::from_mode(0o666)).expect("chmod");
+    let o = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_imagepin"))
+        .args(["fix", "--mirror", &format!("docker.io={}", reg.url())])
+        .current_dir(t.path())
+        .env("HOME", t.path())
+        .env_remove("DOCKER_CONFIG")
+        .output()
+        .expect("setpriv");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("app.yaml: not written: its owner 0:0 cannot be kept"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(fs::read_to_string(&p).expect("read"), "image: nginx:1.25\n");
+    let meta = fs::metadata(&p).expect("meta");
+    assert_eq!((meta.uid(), meta.gid()), (0, 0));
+    let names: Vec<_> = fs::read_dir(t.path()).expect("read_dir").collect();
+    assert_eq!(names.len(), 1, "no temporary file left");
+}
+
 /// SIGTERM and SIGHUP end a run like Ctrl-C: exit 130, every file whole, no
 /// temporary file left.
 #[test]
