@@ -10,29 +10,8 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
 
+use support::git::{GIT_IDENTITY, git};
 use support::registry::TestRegistry;
-
-const GIT_IDENTITY: [(&str, &str); 4] = [
-    ("GIT_AUTHOR_NAME", "test"),
-    ("GIT_AUTHOR_EMAIL", "test@example.invalid"),
-    ("GIT_COMMITTER_NAME", "test"),
-    ("GIT_COMMITTER_EMAIL", "test@example.invalid"),
-];
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let o = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .envs(GIT_IDENTITY)
-        .output()
-        .expect("git");
-    assert!(
-        o.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 fn err(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()

@@ -7,9 +7,10 @@ mod support;
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
+use support::git::git;
 use support::golden::{imagepin, stderr};
 
 fn references(o: &Output) -> Vec<String> {
@@ -29,12 +30,7 @@ fn references(o: &Output) -> Vec<String> {
 fn repo() -> tempfile::TempDir {
     let t = tempfile::tempdir().expect("tempdir");
     let repo = t.path();
-    let o = Command::new("git")
-        .args(["init", "--quiet"])
-        .current_dir(repo)
-        .output()
-        .expect("git");
-    assert!(o.status.success());
+    git(repo, &["init", "--quiet"]);
     fs::write(repo.join(".imagepin.yaml"), "ignore: [\"redis*\"]\n").expect("write");
     for dir in ["sub", "other"] {
         fs::create_dir(repo.join(dir)).expect("mkdir");
@@ -76,12 +72,7 @@ fn a_config_above_the_repository_root_is_not_used_and_different_configs_are_refu
     fs::write(t.path().join(".imagepin.yaml"), "ignore: [\"nginx*\"]\n").expect("write");
     let inner = t.path().join("inner");
     fs::create_dir(&inner).expect("mkdir");
-    let o = Command::new("git")
-        .args(["init", "--quiet"])
-        .current_dir(&inner)
-        .output()
-        .expect("git");
-    assert!(o.status.success());
+    git(&inner, &["init", "--quiet"]);
     fs::write(inner.join("app.yaml"), "image: nginx:1.25\n").expect("write");
     fs::write(t.path().join("top.yaml"), "image: nginx:1.25\n").expect("write");
 

@@ -39,13 +39,20 @@ fn fix(reg: &TestRegistry, env: &Env, dir: &Path) -> Output {
 }
 
 fn fix_with(reg: &TestRegistry, env: &Env, dir: &Path, extra: &[&str]) -> Output {
+    command(reg, env, dir, extra)
+        .output()
+        .expect("run imagepin")
+}
+
+/// `imagepin fix` against `reg` with only this environment's credentials and helpers.
+fn command(reg: &TestRegistry, env: &Env, dir: &Path, extra: &[&str]) -> Command {
     let path = format!(
         "{}:{}",
         env.bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    Command::new(env!("CARGO_BIN_EXE_imagepin"))
-        .args(["fix", "--mirror", &format!("docker.io={}", reg.url())])
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_imagepin"));
+    cmd.args(["fix", "--mirror", &format!("docker.io={}", reg.url())])
         .args(extra)
         .current_dir(dir)
         .env("DOCKER_CONFIG", &env.docker_config)
@@ -54,9 +61,8 @@ fn fix_with(reg: &TestRegistry, env: &Env, dir: &Path, extra: &[&str]) -> Output
             env.docker_config.join("no-such-auth.json"),
         )
         .env_remove("XDG_RUNTIME_DIR")
-        .env("PATH", path)
-        .output()
-        .expect("run imagepin")
+        .env("PATH", path);
+    cmd
 }
 
 fn tree() -> tempfile::TempDir {
@@ -156,15 +162,13 @@ fn wrong_credentials_are_refused_naming_the_user_not_the_password() {
 
 /// A `docker-credential-NAME` helper on PATH, as `credHelpers` and `credsStore` run it.
 fn install_helper(env: &Env) {
-    let script = env.bin.join("docker-credential-imagepintest");
-    fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread server\necho \"$server\" >> \"$(dirname \"$0\")/asked\"\nprintf '{{\"ServerURL\":\"%s\",\"Username\":\"{USER}\",\"Secret\":\"{PASSWORD}\"}}' \"$server\"\n"
+    install_script(
+        env,
+        "imagepintest",
+        &format!(
+            "[ \"$1\" = get ] || exit 1\nread server\necho \"$server\" >> \"$(dirname \"$0\")/asked\"\nprintf '{{\"ServerURL\":\"%s\",\"Username\":\"{USER}\",\"Secret\":\"{PASSWORD}\"}}' \"$server\""
         ),
-    )
-    .expect("write helper");
-    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).expect("chmod");
+    );
 }
 
 #[test]
@@ -225,27 +229,7 @@ fn a_credential_helper_that_hangs_is_killed_after_the_timeout() {
     )
     .expect("write config");
     let t = tree();
-    let path = format!(
-        "{}:{}",
-        env.bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_imagepin"))
-        .args([
-            "fix",
-            "--timeout",
-            "1",
-            "--mirror",
-            &format!("docker.io={}", reg.url()),
-        ])
-        .current_dir(t.path())
-        .env("DOCKER_CONFIG", &env.docker_config)
-        .env(
-            "REGISTRY_AUTH_FILE",
-            env.docker_config.join("no-such-auth.json"),
-        )
-        .env_remove("XDG_RUNTIME_DIR")
-        .env("PATH", path)
+    let mut child = command(&reg, &env, t.path(), &["--timeout", "1"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

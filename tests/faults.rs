@@ -175,40 +175,40 @@ fn quiet_prints_results_only_and_verbose_logs_requests() {
 }
 
 /// Ctrl-C while imagepin waits on a registry: it stops at once with 130, and no file is
-/// changed or left half-written (no temporary file anywhere).
+/// changed or left half-written (no temporary file anywhere). SIGTERM (what CI runners
+/// and `timeout` send) and SIGHUP (a closed terminal) do the same.
 #[test]
 fn an_interrupt_leaves_every_file_whole() {
-    let c = case();
-    let proxy = c.proxy(vec![(Fault::Slow(Duration::from_secs(30)), 1)]);
-    let child = Command::new(env!("CARGO_BIN_EXE_imagepin"))
-        .args(["fix", "--mirror", &format!("docker.io={}", proxy.url())])
-        .current_dir(c.tree.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    // Wait until the lookup is under way (a condition, polled), then interrupt.
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while proxy.manifest_requests("HEAD") == 0 {
-        assert!(std::time::Instant::now() < deadline, "no lookup started");
-        std::thread::sleep(Duration::from_millis(10));
+    for signal in ["INT", "TERM", "HUP"] {
+        let c = case();
+        let proxy = c.proxy(vec![(Fault::Slow(Duration::from_secs(30)), 1)]);
+        let child = Command::new(env!("CARGO_BIN_EXE_imagepin"))
+            .args(["fix", "--mirror", &format!("docker.io={}", proxy.url())])
+            .current_dir(c.tree.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        // Wait until the lookup is under way (a condition, polled), then interrupt.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while proxy.manifest_requests("HEAD") == 0 {
+            assert!(std::time::Instant::now() < deadline, "no lookup started");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let out = child.wait_with_output().expect("wait");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(130), "SIG{signal}: {err}");
+        assert!(err.contains("interrupted"), "SIG{signal}: {err}");
+        c.assert_untouched();
+        let names: Vec<String> = fs::read_dir(c.tree.path())
+            .expect("read_dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["Dockerfile"], "SIG{signal}: no temporary files");
     }
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-    let out = child.wait_with_output().expect("wait");
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    c.assert_untouched();
-    let names: Vec<String> = fs::read_dir(c.tree.path())
-        .expect("read_dir")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(names, ["Dockerfile"], "no temporary files");
 }

@@ -1,31 +1,20 @@
 //! Files and processes: which ignore files count (only those inside the repository
-//! being scanned), what a replaced file keeps (owner, group, mode), what a signal
-//! leaves behind (nothing half-done), two runs at once (no lost write), a reader that
-//! goes away (a quiet end), and named paths that are not files or directories (a clear
-//! error).
+//! being scanned), what a replaced file keeps (owner, group, mode), two runs at once
+//! (no lost write), a reader that goes away (a quiet end), and named paths that are
+//! not files or directories (a clear error). Signals: `tests/faults.rs`.
 
 mod support;
 
 use std::collections::BTreeSet;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::faults::{Fault, FaultProxy};
+use support::git::git;
 use support::golden::{imagepin, stderr, stdout};
 use support::registry::TestRegistry;
-
-fn git_init(dir: &Path) {
-    let o = Command::new("git")
-        .args(["init", "--quiet"])
-        .current_dir(dir)
-        .output()
-        .expect("git");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-}
 
 fn references(o: &Output) -> Vec<String> {
     let doc: Value = serde_json::from_slice(&o.stdout).expect("json");
@@ -45,7 +34,7 @@ fn gitignore_files_above_the_repository_do_not_count() {
     fs::write(home.path().join(".gitignore"), "*\n!*/\n").expect("write");
     let repo = home.path().join("work/repo");
     fs::create_dir_all(repo.join("deploy")).expect("mkdir");
-    git_init(&repo);
+    git(&repo, &["init", "--quiet"]);
     fs::write(repo.join("deploy/app.yaml"), "image: nginx:1.25\n").expect("write");
     fs::write(repo.join("deploy/gen.yaml"), "image: generated:1\n").expect("write");
     fs::write(repo.join(".gitignore"), "gen.yaml\n").expect("write");
@@ -121,59 +110,6 @@ fn a_file_whose_owner_cannot_be_kept_is_not_replaced() {
     assert_eq!((meta.uid(), meta.gid()), (0, 0));
     let names: Vec<_> = fs::read_dir(t.path()).expect("read_dir").collect();
     assert_eq!(names.len(), 1, "no temporary file left");
-}
-
-/// SIGTERM and SIGHUP end a run like Ctrl-C: exit 130, every file whole, no
-/// temporary file left.
-#[test]
-fn sigterm_and_sighup_leave_every_file_whole() {
-    for signal in ["TERM", "HUP"] {
-        let reg = TestRegistry::start();
-        reg.push_image("library/nginx", "1.25", "n");
-        let proxy = FaultProxy::start(&reg.host(), vec![(Fault::Slow(Duration::from_secs(60)), 1)]);
-        let t = tempfile::tempdir().expect("tempdir");
-        for i in 0..20 {
-            fs::write(t.path().join(format!("f{i}.yaml")), "image: nginx:1.25\n").expect("write");
-        }
-        let child = Command::new(env!("CARGO_BIN_EXE_imagepin"))
-            .args(["fix", "--mirror", &format!("docker.io={}", proxy.url())])
-            .current_dir(t.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        // Signal once the lookup is under way (a condition, polled).
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while proxy.manifest_requests("HEAD") == 0 {
-            assert!(Instant::now() < deadline, "no lookup started");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let status = Command::new("kill")
-            .args([&format!("-{signal}"), &child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-        let out = child.wait_with_output().expect("wait");
-        assert_eq!(
-            out.status.code(),
-            Some(130),
-            "SIG{signal}: {}",
-            stderr(&out)
-        );
-        assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
-        let mut names: Vec<String> = fs::read_dir(t.path())
-            .expect("read_dir")
-            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        assert_eq!(names.len(), 20, "no temporary file: {names:?}");
-        for name in names {
-            assert_eq!(
-                fs::read_to_string(t.path().join(&name)).expect("read"),
-                "image: nginx:1.25\n"
-            );
-        }
-    }
 }
 
 /// Two `fix` runs over the same files at the same moment (one per platform): each file

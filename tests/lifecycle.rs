@@ -10,6 +10,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
+use support::git::{GIT_IDENTITY, git};
 use support::registry::TestRegistry;
 
 fn imagepin(dir: &Path, reg: &TestRegistry, args: &[&str]) -> Output {
@@ -26,34 +27,11 @@ fn imagepin(dir: &Path, reg: &TestRegistry, args: &[&str]) -> Output {
         .expect("run imagepin")
 }
 
-/// A committer identity for the temporary repositories (CI machines have none).
-const GIT_IDENTITY: [(&str, &str); 4] = [
-    ("GIT_AUTHOR_NAME", "test"),
-    ("GIT_AUTHOR_EMAIL", "test@example.invalid"),
-    ("GIT_COMMITTER_NAME", "test"),
-    ("GIT_COMMITTER_EMAIL", "test@example.invalid"),
-];
-
 fn err(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let o = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .envs(GIT_IDENTITY)
-        .output()
-        .expect("git");
-    assert!(
-        o.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 

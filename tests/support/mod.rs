@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod faults;
+pub mod git;
 pub mod golden;
 pub mod pipe;
 pub mod registry;
