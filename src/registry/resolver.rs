@@ -116,8 +116,8 @@ impl Resolver {
             .collect();
         if let Some(bar) = &self.progress {
             // A bar is reused by a command's later rounds of lookups.
-            bar.reset();
             bar.set_length(unique.len() as u64);
+            bar.reset();
         }
         let mut tasks = JoinSet::new();
         for target in unique {

@@ -275,13 +275,16 @@ pub fn progress_bar(what: &str) -> Option<indicatif::ProgressBar> {
     if !progress_wanted(io::stderr().is_terminal(), quiet(), ci.as_deref()) {
         return None;
     }
-    let bar = indicatif::ProgressBar::new(0);
+    // Hidden until set up, so no empty frame is drawn.
+    let bar =
+        indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::hidden());
     if let Ok(style) =
         indicatif::ProgressStyle::with_template("{prefix} {pos}/{len} [{bar:30}] {msg} {elapsed}")
     {
         bar.set_style(style.progress_chars("=> "));
     }
     bar.set_prefix(what.to_string());
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
     Some(bar)
 }
 
