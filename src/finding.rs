@@ -25,6 +25,11 @@ pub enum Format {
     Kustomize,
     Helm,
     Devcontainer,
+    Quadlet,
+    Terraform,
+    Nomad,
+    DockerBake,
+    Jenkinsfile,
 }
 
 impl Format {
@@ -41,6 +46,11 @@ impl Format {
             Format::Kustomize => "kustomize",
             Format::Helm => "helm",
             Format::Devcontainer => "devcontainer",
+            Format::Quadlet => "quadlet",
+            Format::Terraform => "terraform",
+            Format::Nomad => "nomad",
+            Format::DockerBake => "docker-bake",
+            Format::Jenkinsfile => "jenkinsfile",
         }
     }
 }

@@ -6,8 +6,13 @@
 //! logical lines joined by the escape character with comment and blank lines inside,
 //! CRLF endings and a leading BOM, heredoc bodies (skipped, never scanned),
 //! `FROM [--flags] IMAGE [AS name]` with stage names and `scratch` (not images),
-//! `ARG NAME=IMAGE` before the first `FROM` used as `FROM $NAME`, `COPY --from=IMAGE`
-//! and `RUN --mount=…,from=IMAGE`.
+//! `COPY --from=IMAGE` and `RUN --mount=…,from=IMAGE` (also after `ONBUILD`), and
+//! `ARG` with Docker's scoping: global ARGs (before the first `FROM`) are seen by
+//! `FROM` lines, ARGs declared in a stage (or re-declared there, inheriting the global
+//! default) by that stage's instructions. An `ARG NAME=IMAGE` whose every use is the
+//! whole reference (`FROM $NAME`) is pinned in its `ARG` line; a reference built from
+//! defaults (`node:${NODE_VERSION}-alpine`) is reported as the reference the defaults
+//! make, which cannot be pinned in place.
 //!
 //! Hand-written rather than built on a dockerfile-parser crate: those crates fail a
 //! whole file on `# escape=` and heredocs, and keep no byte spans, which pinning needs.
@@ -16,6 +21,10 @@
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
+
+use super::Candidate;
+use super::variables::{self, Dialect, Lookup};
+use crate::finding::{DigestField, Format, PinSite};
 
 /// Where in a Dockerfile an image reference was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,8 +37,11 @@ pub enum Site {
     CopyFrom,
     /// `RUN --mount=…,from=IMAGE,…`.
     MountFrom,
-    /// The default of a global `ARG NAME=IMAGE` used by `FROM $NAME` / `FROM ${NAME}`.
+    /// The default of an `ARG NAME=IMAGE` used as the whole image (`FROM $NAME`).
     ArgDefault,
+    /// `ONBUILD COPY --from=IMAGE` or `ONBUILD RUN --mount=…,from=IMAGE`: used by the
+    /// builds based on this image. Only values that cannot be a stage name count.
+    Onbuild,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +49,26 @@ pub struct DockerfileRef {
     /// Byte span of the reference text in `src` (without surrounding quotes).
     pub span: Range<usize>,
     pub site: Site,
+    /// For a reference built from ARG defaults: the reference they make and why it
+    /// cannot be pinned in place. `None`: the span holds the reference as written.
+    pub expanded: Option<(String, String)>,
+}
+
+/// The scan as candidates for classification.
+pub fn candidates(src: &str) -> Vec<Candidate> {
+    scan(src)
+        .into_iter()
+        .map(|r| match r.expanded {
+            None => Candidate::inline(r.span, Format::Dockerfile),
+            Some((text, why)) => Candidate {
+                span: r.span,
+                format: Format::Dockerfile,
+                text: Some(text),
+                pin: PinSite::Field(DigestField::Missing(why)),
+                status: None,
+            },
+        })
+        .collect()
 }
 
 /// Scan a whole Dockerfile. Never panics, on any input (fuzzed later).
@@ -50,9 +82,11 @@ pub fn scan(src: &str) -> Vec<DockerfileRef> {
     let mut scanner = Scanner {
         b,
         esc: b'\\',
-        meta: HashMap::new(),
+        decls: Vec::new(),
+        global: HashMap::new(),
+        stage: None,
         stages: HashSet::new(),
-        seen_from: false,
+        uses: Vec::new(),
         out: Vec::new(),
     };
     scanner.directives(first);
@@ -94,7 +128,7 @@ pub fn scan(src: &str) -> Vec<DockerfileRef> {
         }
     }
 
-    let mut out = scanner.out;
+    let mut out = scanner.finish();
     out.sort_by_key(|r| (r.span.start, r.span.end));
     out.dedup_by(|a, b| a.span == b.span);
     out
@@ -118,20 +152,47 @@ impl Word {
     }
 }
 
-/// A global `ARG` default: its text (quotes removed) and where it is, if contiguous.
-struct ArgDefault {
-    value: Vec<u8>,
+/// One `ARG NAME[=default]` declaration.
+struct ArgDecl {
+    name: String,
+    /// The default with earlier ARGs expanded; `None` when there is none, or it uses a
+    /// variable without a value.
+    value: Option<String>,
+    /// Where the default is written, when it holds no variable and is one contiguous
+    /// run of bytes: the place a digest can go.
+    literal: Option<Range<usize>>,
+    /// Offset of the declaring instruction.
+    at: usize,
+    /// Offsets of instructions that use this ARG as part of a longer value.
+    partial: Vec<usize>,
+}
+
+/// A reference written with variables, decided once every use of every ARG is known.
+struct Use {
+    /// The reference's span as written, when contiguous.
     span: Option<Range<usize>>,
+    site: Site,
+    /// The text as written (quotes removed).
+    text: String,
+    /// The ARG it consists of as a whole (`$NAME`, `${NAME}`).
+    whole: Option<usize>,
+    /// What the defaults in scope make of it; `Err`: a variable without one.
+    expansion: Result<String, String>,
+    /// The ARGs it uses, for the note.
+    args: Vec<usize>,
 }
 
 struct Scanner<'a> {
     b: &'a [u8],
     esc: u8,
-    /// Global (before the first `FROM`) ARGs; `None` when declared without a default.
-    meta: HashMap<Vec<u8>, Option<ArgDefault>>,
+    decls: Vec<ArgDecl>,
+    /// Global ARGs (before the first `FROM`): name → declaration.
+    global: HashMap<String, usize>,
+    /// The current stage's ARGs; `None` before the first `FROM`.
+    stage: Option<HashMap<String, usize>>,
     /// Stage names seen so far, lowercased.
     stages: HashSet<Vec<u8>>,
-    seen_from: bool,
+    uses: Vec<Use>,
     out: Vec<DockerfileRef>,
 }
 
@@ -171,7 +232,11 @@ impl Scanner<'_> {
     }
 
     fn push(&mut self, span: Range<usize>, site: Site) {
-        self.out.push(DockerfileRef { span, site });
+        self.out.push(DockerfileRef {
+            span,
+            site,
+            expanded: None,
+        });
     }
 
     /// Handle one logical line; returns the heredocs (terminator, `<<-`) it opens.
@@ -187,14 +252,15 @@ impl Scanner<'_> {
         };
         let keyword = keyword.bytes().to_ascii_lowercase();
         let (flags, args) = split_flags(&words[at + 1..]);
-        if !onbuild {
-            match keyword.as_slice() {
-                b"from" => self.from(args),
-                b"arg" if !self.seen_from => self.arg(args),
-                b"copy" => self.flag_refs(flags, b"--from=", Site::CopyFrom),
-                b"run" => self.flag_refs(flags, b"--mount=", Site::MountFrom),
-                _ => {}
-            }
+        let offset = first.chars.first().map_or(0, |c| c.1);
+        match (onbuild, keyword.as_slice()) {
+            (false, b"from") => self.from(args, offset),
+            (false, b"arg") => self.arg(args, offset),
+            (false, b"copy") => self.flag_refs(flags, b"--from=", Site::CopyFrom, offset),
+            (false, b"run") => self.flag_refs(flags, b"--mount=", Site::MountFrom, offset),
+            (true, b"copy") => self.flag_refs(flags, b"--from=", Site::Onbuild, offset),
+            (true, b"run") => self.flag_refs(flags, b"--mount=", Site::Onbuild, offset),
+            _ => {}
         }
         if !matches!(keyword.as_slice(), b"run" | b"copy" | b"add") {
             return Vec::new();
@@ -210,32 +276,12 @@ impl Scanner<'_> {
             .collect()
     }
 
-    fn from(&mut self, args: &[Word]) {
-        self.seen_from = true;
+    fn from(&mut self, args: &[Word], at: usize) {
+        self.stage = Some(HashMap::new());
         if let Some(image) = args.first() {
             let image = unquote(&image.chars, self.esc);
-            let text = bytes(&image);
-            if !text.is_empty() && !self.is_stage(&text) {
-                let arg_span = match var_name(&text).and_then(|n| self.meta.get(n)) {
-                    Some(Some(default)) if !default.value.is_empty() => {
-                        if self.is_stage(&default.value) {
-                            Some(None) // the default names a stage or scratch
-                        } else {
-                            default.span.clone().map(Some)
-                        }
-                    }
-                    _ => None,
-                };
-                match arg_span {
-                    Some(Some(span)) => self.push(span, Site::ArgDefault),
-                    Some(None) => {}
-                    None => {
-                        if let Some(span) = span_of(&image) {
-                            self.push(span, Site::From);
-                        }
-                    }
-                }
-            }
+            // FROM sees the global ARGs only.
+            self.image(&image, Site::From, at, true);
         }
         // `AS name` ends the instruction. Docker wants exactly `IMAGE AS name`; taking the
         // last two words also keeps stage names in templates (`FROM alpine:{{ v }} AS b`).
@@ -246,29 +292,196 @@ impl Scanner<'_> {
         }
     }
 
-    /// `ARG NAME[=VALUE] …` before the first `FROM`.
-    fn arg(&mut self, args: &[Word]) {
+    /// The ARGs visible to an instruction: the global ones for `FROM`, else the stage's.
+    fn scope(&self, global: bool) -> &HashMap<String, usize> {
+        match (&self.stage, global) {
+            (Some(stage), false) => stage,
+            _ => &self.global,
+        }
+    }
+
+    fn lookup(&self, global: bool, name: &str) -> Lookup {
+        match self.scope(global).get(name).map(|&d| &self.decls[d].value) {
+            Some(Some(v)) => Lookup::Value(v.clone()),
+            _ => Lookup::Unknown,
+        }
+    }
+
+    /// An image written at an instruction: reported as written, or, when it holds
+    /// variables, kept until every use of every ARG is known.
+    fn image(&mut self, chars: &[Ch], site: Site, at: usize, global: bool) {
+        let raw = bytes(chars);
+        if raw.is_empty() || self.is_stage(&raw) {
+            return;
+        }
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        if site == Site::Onbuild || !variables::has_variables(&text, Dialect::Dockerfile) {
+            if let Some(span) = span_of(chars) {
+                self.push(span, site);
+            }
+            return;
+        }
+        let expansion = variables::expand(&text, Dialect::Dockerfile, &|n| self.lookup(global, n));
+        // A default naming a stage or `scratch` is not an image.
+        if expansion
+            .as_ref()
+            .is_ok_and(|x| self.is_stage(x.as_bytes()))
+        {
+            return;
+        }
+        let scope = self.scope(global);
+        let whole =
+            variables::whole(&text, Dialect::Dockerfile).and_then(|n| scope.get(n).copied());
+        let args: Vec<usize> = variables::names(&text, Dialect::Dockerfile)
+            .into_iter()
+            .filter_map(|n| scope.get(n).copied())
+            .collect();
+        if whole.is_none() {
+            for &d in &args {
+                self.decls[d].partial.push(at);
+            }
+        }
+        self.uses.push(Use {
+            span: span_of(chars),
+            site,
+            text,
+            whole,
+            expansion,
+            args,
+        });
+    }
+
+    /// `ARG NAME[=VALUE] …`: a global ARG before the first `FROM`, else one of the
+    /// stage's (a bare `ARG NAME` in a stage takes the global default, as Docker does).
+    fn arg(&mut self, args: &[Word], at: usize) {
+        let global = self.stage.is_none();
         for word in args {
             let raw = word.bytes();
-            match raw.iter().position(|&c| c == b'=') {
-                None => {
-                    self.meta.insert(raw, None);
-                }
-                Some(eq) => {
-                    let value = unquote(&word.chars[eq + 1..], self.esc);
-                    let default = ArgDefault {
-                        value: bytes(&value),
-                        span: span_of(&value),
-                    };
-                    self.meta.insert(raw[..eq].to_vec(), Some(default));
+            let (name, value) = match raw.iter().position(|&c| c == b'=') {
+                None => (raw, None),
+                Some(eq) => (
+                    raw[..eq].to_vec(),
+                    Some(unquote(&word.chars[eq + 1..], self.esc)),
+                ),
+            };
+            let name = String::from_utf8_lossy(&name).into_owned();
+            if value.is_none()
+                && !global
+                && let Some(&d) = self.global.get(&name)
+            {
+                self.scope_mut().insert(name, d);
+                continue;
+            }
+            let mut decl = ArgDecl {
+                name: name.clone(),
+                value: None,
+                literal: None,
+                at,
+                partial: Vec::new(),
+            };
+            if let Some(value) = value {
+                let text = String::from_utf8_lossy(&bytes(&value)).into_owned();
+                decl.value =
+                    variables::expand(&text, Dialect::Dockerfile, &|n| self.lookup(global, n)).ok();
+                if variables::has_variables(&text, Dialect::Dockerfile) {
+                    // An ARG default built from others uses them as part of a value.
+                    let used: Vec<usize> = variables::names(&text, Dialect::Dockerfile)
+                        .into_iter()
+                        .filter_map(|n| self.scope(global).get(n).copied())
+                        .collect();
+                    for d in used {
+                        self.decls[d].partial.push(at);
+                    }
+                } else {
+                    decl.literal = span_of(&value);
                 }
             }
+            self.decls.push(decl);
+            let d = self.decls.len() - 1;
+            self.scope_mut().insert(name, d);
+        }
+    }
+
+    fn scope_mut(&mut self) -> &mut HashMap<String, usize> {
+        match &mut self.stage {
+            Some(stage) => stage,
+            None => &mut self.global,
+        }
+    }
+
+    /// Decide every reference written with variables, now that all uses are known.
+    fn finish(mut self) -> Vec<DockerfileRef> {
+        let uses = std::mem::take(&mut self.uses);
+        for u in uses {
+            let pinnable = u.whole.map(|d| &self.decls[d]).and_then(|d| {
+                let value = d.value.as_deref().filter(|v| !v.is_empty())?;
+                (d.partial.is_empty() && !value.contains(char::is_whitespace))
+                    .then(|| d.literal.clone())
+                    .flatten()
+            });
+            if let Some(span) = pinnable {
+                self.push(span, Site::ArgDefault);
+                continue;
+            }
+            let Some(span) = u.span.clone() else { continue };
+            let expanded = match &u.expansion {
+                Ok(x) if !x.is_empty() => Some((x.clone(), self.why_not_pinnable(&u, x))),
+                _ => None,
+            };
+            self.out.push(DockerfileRef {
+                span,
+                site: u.site,
+                expanded,
+            });
+        }
+        self.out
+    }
+
+    /// The note of a reference built from ARG defaults: what it is made of, why it is
+    /// not pinned where it is written, and how to make it pinnable.
+    fn why_not_pinnable(&self, u: &Use, expanded: &str) -> String {
+        let line = |at: usize| self.b[..at].iter().filter(|&&c| c == b'\n').count() + 1;
+        let mut defaults: Vec<String> = Vec::new();
+        for &d in &u.args {
+            let decl = &self.decls[d];
+            let item = format!(
+                "{}={} on line {}",
+                decl.name,
+                decl.value.as_deref().unwrap_or(""),
+                line(decl.at)
+            );
+            if !defaults.contains(&item) {
+                defaults.push(item);
+            }
+        }
+        let made_of = if defaults.is_empty() {
+            format!("`{}` with the defaults written in it", u.text)
+        } else {
+            format!("`{}` with ARG defaults {}", u.text, defaults.join(", "))
+        };
+        match u.whole.map(|d| &self.decls[d]) {
+            Some(decl) if !decl.partial.is_empty() => {
+                let mut lines: Vec<String> = decl
+                    .partial
+                    .iter()
+                    .map(|&at| line(at).to_string())
+                    .collect();
+                lines.dedup();
+                format!(
+                    "{made_of}; not pinned: ARG {} is also used as part of a longer value on line {}, which a digest in its default would break. Give that use an ARG of its own to make this one pinnable",
+                    decl.name,
+                    lines.join(", ")
+                )
+            }
+            _ => format!(
+                "{made_of}; a default cannot be pinned where it is only part of the reference: put the whole reference in one ARG (`ARG IMAGE={expanded}`, then `${{IMAGE}}`) to make it pinnable"
+            ),
         }
     }
 
     /// `COPY --from=VALUE` (`prefix` `--from=`) or `RUN --mount=…,from=VALUE,…`
     /// (`prefix` `--mount=`).
-    fn flag_refs(&mut self, flags: &[Word], prefix: &[u8], site: Site) {
+    fn flag_refs(&mut self, flags: &[Word], prefix: &[u8], site: Site, at: usize) {
         for flag in flags {
             // Flag words lose their quotes and `\` escapes anywhere (BuildKit's flag lexer).
             let flag = unquote(&flag.chars, b'\\');
@@ -276,29 +489,32 @@ impl Scanner<'_> {
                 continue;
             }
             let value = &flag[prefix.len()..];
-            if site == Site::CopyFrom {
-                self.stage_or_image(value, site);
+            if prefix == b"--from=" {
+                self.stage_or_image(value, site, at);
                 continue;
             }
             for field in value.split(|c| c.0 == b',') {
                 if let Some(eq) = field.iter().position(|c| c.0 == b'=')
                     && bytes(&field[..eq]).eq_ignore_ascii_case(b"from")
                 {
-                    self.stage_or_image(&field[eq + 1..], site);
+                    self.stage_or_image(&field[eq + 1..], site, at);
                 }
             }
         }
     }
 
-    /// Report `value` unless it names a stage (by name or index) or `scratch`.
-    fn stage_or_image(&mut self, value: &[Ch], site: Site) {
+    /// Report `value` unless it names a stage (by name or index) or `scratch`. After
+    /// `ONBUILD`, stages are those of a build not written here: only a value no stage
+    /// can be named (one with `/`, `:`, `@` or a variable) is an image.
+    fn stage_or_image(&mut self, value: &[Ch], site: Site, at: usize) {
         let text = bytes(value);
-        if text.is_empty() || text.iter().all(u8::is_ascii_digit) || self.is_stage(&text) {
+        if text.is_empty() || text.iter().all(u8::is_ascii_digit) {
             return;
         }
-        if let Some(span) = span_of(value) {
-            self.push(span, site);
+        if site == Site::Onbuild && !text.iter().any(|c| b"/:@$".contains(c)) {
+            return;
         }
+        self.image(value, site, at, false);
     }
 
     fn is_stage(&self, name: &[u8]) -> bool {
@@ -510,17 +726,6 @@ fn span_of(chars: &[Ch]) -> Option<Range<usize>> {
     ok.then(|| first..first + chars.len())
 }
 
-/// `NAME` when `text` is exactly `$NAME` or `${NAME}`.
-fn var_name(text: &[u8]) -> Option<&[u8]> {
-    let name = match text.strip_prefix(b"$")? {
-        [b'{', inner @ .., b'}'] => inner,
-        plain => plain,
-    };
-    let ok = matches!(name.first(), Some(c) if c.is_ascii_alphabetic() || *c == b'_')
-        && name.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_');
-    ok.then_some(name)
-}
-
 /// A heredoc word (`^\d*<<-?WORD$`, WORD without `<`): its terminator and whether
 /// it is `<<-` (leading tabs allowed before the terminator).
 fn heredoc(word: &[Ch]) -> Option<(Vec<u8>, bool)> {
@@ -599,7 +804,8 @@ mod tests {
             r,
             vec![DockerfileRef {
                 span: 5..16,
-                site: Site::From
+                site: Site::From,
+                expanded: None,
             }]
         );
         assert_eq!(&src[r[0].span.clone()], "alpine:3.19");
@@ -794,12 +1000,121 @@ mod tests {
         );
     }
 
+    /// What each reference is reported as: its text as written, or the reference its
+    /// ARG defaults make (then it cannot be pinned in place).
+    fn reported(src: &str) -> Vec<(&str, Site, Option<String>)> {
+        scan(src)
+            .into_iter()
+            .map(|r| (&src[r.span], r.site, r.expanded.map(|e| e.0)))
+            .collect()
+    }
+
     #[test]
     fn templated_arg_default() {
+        // The default is built from another ARG: the reference it makes is reported at
+        // the use; the digest has no single place to go.
         let src = "ARG REG=docker.io\nARG BASE=${REG}/library/alpine:3\nFROM $BASE\n";
         assert_eq!(
+            reported(src),
+            vec![(
+                "$BASE",
+                Site::From,
+                Some("docker.io/library/alpine:3".into())
+            )]
+        );
+    }
+
+    /// Issue 12.2: an ARG used whole by one FROM and as part of another is not pinned
+    /// (a digest in its default would land inside `nginx:1.25@sha256:…-slim`).
+    #[test]
+    fn arg_used_partly_elsewhere_is_not_pinned() {
+        let src = "ARG BASE=nginx:1.25\nFROM $BASE AS a\nFROM ${BASE}-slim AS b\n";
+        assert_eq!(
+            reported(src),
+            vec![
+                ("$BASE", Site::From, Some("nginx:1.25".into())),
+                ("${BASE}-slim", Site::From, Some("nginx:1.25-slim".into())),
+            ]
+        );
+        let r = scan(src);
+        let why = &r[0]
+            .expanded
+            .as_ref()
+            .map(|e| e.1.clone())
+            .unwrap_or_default();
+        assert!(why.contains("line 3"), "{why}");
+        // Used whole everywhere: pinned in the ARG line, once.
+        let src = "ARG BASE=nginx:1.25\nFROM $BASE AS a\nFROM ${BASE} AS b\n";
+        assert_eq!(reported(src), vec![("nginx:1.25", Site::ArgDefault, None)]);
+        // A partial use in another ARG's default counts too.
+        let src = "ARG BASE=nginx:1.25\nARG DEBUG=${BASE}-debug\nFROM $BASE\n";
+        assert_eq!(
+            reported(src),
+            vec![("$BASE", Site::From, Some("nginx:1.25".into()))]
+        );
+    }
+
+    /// Issue 12.3: a reference whose every variable has a default is the reference the
+    /// defaults make (mutable), not unknowable.
+    #[test]
+    fn defaults_expand_with_docker_scoping() {
+        let src = "ARG NODE_VERSION=20\nFROM node:${NODE_VERSION}-alpine\n";
+        assert_eq!(
+            reported(src),
+            vec![(
+                "node:${NODE_VERSION}-alpine",
+                Site::From,
+                Some("node:20-alpine".into())
+            )]
+        );
+        // `${V:-default}` needs no ARG; a bare ARG has no default; unknown stays templated.
+        let src = "FROM golang:${GO:-1.22}\nARG X\nFROM alpine:${X}\nFROM a:${NOPE}\n";
+        assert_eq!(
+            reported(src),
+            vec![
+                ("golang:${GO:-1.22}", Site::From, Some("golang:1.22".into())),
+                ("alpine:${X}", Site::From, None),
+                ("a:${NOPE}", Site::From, None),
+            ]
+        );
+        // A global ARG is not seen inside a stage until it is re-declared there, which
+        // inherits its default; a stage ARG is not seen by the next FROM.
+        let src = "ARG IMG=busybox:1.36\nFROM alpine\nCOPY --from=${IMG} / /\nARG IMG\n\
+                   COPY --from=${IMG} / /\nARG TAG=3\nCOPY --from=redis:${TAG} / /\nFROM debian:${TAG}\n";
+        assert_eq!(
+            reported(src),
+            vec![
+                ("busybox:1.36", Site::ArgDefault, None),
+                ("alpine", Site::From, None),
+                ("${IMG}", Site::CopyFrom, None),
+                ("redis:${TAG}", Site::CopyFrom, Some("redis:3".into())),
+                ("debian:${TAG}", Site::From, None),
+            ]
+        );
+        // A stage ARG used whole is pinned in its own line.
+        let src = "FROM alpine\nARG TOOLS=busybox:1.36\nRUN --mount=from=$TOOLS,target=/t true\n";
+        assert_eq!(
+            reported(src),
+            vec![
+                ("alpine", Site::From, None),
+                ("busybox:1.36", Site::ArgDefault, None)
+            ]
+        );
+    }
+
+    #[test]
+    fn onbuild_copy_from_images_but_not_stage_names() {
+        let src = "FROM alpine\nONBUILD COPY --from=nginx:1.25 /a /b\nONBUILD COPY --from=builder /a /b\n\
+                   onbuild run --mount=type=bind,from=ghcr.io/acme/tools:1,target=/t true\n\
+                   ONBUILD COPY --from=0 / /\nONBUILD COPY --from=$IMG / /\n";
+        assert_eq!(
             refs(src),
-            vec![("${REG}/library/alpine:3", Site::ArgDefault)]
+            vec![
+                ("alpine", Site::From),
+                ("nginx:1.25", Site::Onbuild),
+                ("ghcr.io/acme/tools:1", Site::Onbuild),
+                ("$IMG", Site::Onbuild),
+            ]
         );
     }
 

@@ -12,8 +12,12 @@ pub mod dockerfile;
 pub mod generic;
 pub mod github;
 pub mod gitlab;
+pub mod hcl;
 pub mod helm;
+pub mod jenkinsfile;
 pub mod kustomize;
+pub mod quadlet;
+pub mod variables;
 pub mod yaml;
 pub mod yaml_fallback;
 
@@ -58,12 +62,24 @@ impl Candidate {
 pub fn scan_source(path: &Path, src: &str, kind: FileKind) -> Result<Vec<Finding>, Skipped> {
     let bom = if src.starts_with('\u{feff}') { 3 } else { 0 };
     let body = &src[bom..];
+    let refused = |line: usize, message: String| Skipped {
+        path: path.to_path_buf(),
+        line: Some(line),
+        message,
+    };
     let mut candidates = match kind {
-        FileKind::Dockerfile => dockerfile::scan(body)
-            .into_iter()
-            .map(|r| Candidate::inline(r.span, Format::Dockerfile))
-            .collect(),
+        FileKind::Dockerfile => dockerfile::candidates(body),
+        FileKind::MaybeDockerfile if detect::looks_like_dockerfile(body) => {
+            dockerfile::candidates(body)
+        }
+        FileKind::MaybeDockerfile => Vec::new(),
         FileKind::Jsonc => devcontainer::scan(body),
+        FileKind::Quadlet => quadlet::scan(body).map_err(|(l, m)| refused(l, m))?,
+        FileKind::Hcl(dialect) => hcl::scan(body, path, dialect).map_err(|(l, m)| refused(l, m))?,
+        FileKind::HclJson(dialect) => {
+            hcl::scan_json(body, path, dialect).map_err(|(l, m)| refused(l, m))?
+        }
+        FileKind::Jenkinsfile => jenkinsfile::scan(body),
         FileKind::Yaml | FileKind::Json => yaml::scan(body, path).map_err(|e| Skipped {
             path: path.to_path_buf(),
             line: Some(e.line),
