@@ -6,6 +6,7 @@
 pub mod circleci;
 pub mod cloudbuild;
 pub mod compose;
+pub mod defaults;
 pub mod detect;
 pub mod devcontainer;
 pub mod dockerfile;
@@ -91,6 +92,7 @@ pub fn scan_source(path: &Path, src: &str, kind: FileKind) -> Result<Vec<Finding
     let lines = LineIndex::new();
     let mut findings = Vec::with_capacity(candidates.len());
     for c in candidates {
+        let c = defaults::refine(c, body);
         let span = c.span.start + bom..c.span.end + bom;
         if lines.is_ignored(src, &span) {
             continue;
