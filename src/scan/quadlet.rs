@@ -92,9 +92,10 @@ pub fn entries(src: &str) -> Result<Vec<Entry<'_>>, (usize, String)> {
         };
         let value_start = s + eq + 1;
         if continued {
-            pending = Some((n + 1, s, vec![value_start..piece_end]));
+            pending = Some((n + 1, s, std::iter::once(value_start..piece_end).collect()));
         } else {
-            entry(src, section, n + 1, s, &[value_start..e], &mut out);
+            let pieces: Vec<Range<usize>> = std::iter::once(value_start..e).collect();
+            entry(src, section, n + 1, s, &pieces, &mut out);
         }
     }
     if let Some((key_line, key_start, pieces)) = pending {

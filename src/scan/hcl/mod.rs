@@ -1,14 +1,815 @@
-//! HCL (stub).
+//! HCL: Terraform and OpenTofu (`*.tf`, `*.tofu`, `*.tf.json`), Nomad job files
+//! (`*.nomad`, `*.nomad.hcl`) and Docker Bake (`docker-bake.hcl`, `docker-bake.json`).
+//!
+//! Files are read into a small model ([`Body`]: attributes, blocks, and expressions
+//! whose strings keep their exact spans) — native syntax by `hcl-edit` ([`native`]),
+//! the JSON syntax by the YAML layer ([`json`]) — and the rules of each tool run on it:
+//!
+//! - Terraform: `image` in `container` / `init_container` blocks of the Kubernetes
+//!   workload resources, `docker_image.name`, `docker_container.image`, `image` in the
+//!   `containers` blocks of `google_cloud_run_*`, and `image` in the objects of an ECS
+//!   task definition's `container_definitions = jsonencode([…])`.
+//! - Nomad: `config { image = … }` of tasks whose `driver` is `docker` or `podman`.
+//! - Bake: `contexts = { name = "docker-image://REF" }` (pinned after the scheme);
+//!   `tags` name what is built and are never findings.
+//!
+//! A string with interpolation is `templated` unless every variable in it has a
+//! default (then it is the mutable reference the defaults make, which cannot be pinned
+//! in place). A value that is one variable as a whole (`var.image`, `"${var.image}"`,
+//! Bake's `"docker-image://${BASE}"`) is pinned in the variable's `default` — in
+//! whichever file of the Terraform module declares it — when every use of that
+//! variable anywhere in the module is such a whole value, the rule Dockerfile ARGs
+//! follow.
+
+mod json;
+mod native;
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
 use super::Candidate;
 use super::detect::HclDialect;
-use std::path::Path;
-pub fn scan(_src: &str, _path: &Path, _d: HclDialect) -> Result<Vec<Candidate>, (usize, String)> {
-    Ok(Vec::new())
+use crate::finding::{DigestField, Format, PinSite, Status};
+
+/// A body: attributes and blocks, in order.
+#[derive(Debug, Default, Clone)]
+pub struct Body {
+    pub attrs: Vec<(String, Expr)>,
+    pub blocks: Vec<Block>,
 }
-pub fn scan_json(
-    _src: &str,
-    _path: &Path,
-    _d: HclDialect,
-) -> Result<Vec<Candidate>, (usize, String)> {
-    Ok(Vec::new())
+
+#[derive(Debug, Clone)]
+pub struct Block {
+    pub ident: String,
+    pub labels: Vec<String>,
+    pub body: Body,
+}
+
+/// An expression, as far as image rules need to see it.
+#[derive(Debug, Clone)]
+pub enum Expr {
+    /// A quoted string: its content's span (inside the quotes) and its parts.
+    Str {
+        span: Range<usize>,
+        parts: Vec<Part>,
+    },
+    /// A variable as a whole (`var.NAME`; in Bake, `NAME`).
+    Var {
+        name: String,
+        span: Range<usize>,
+    },
+    Object(Vec<(String, Expr)>),
+    Array(Vec<Expr>),
+    Call {
+        name: String,
+        args: Vec<Expr>,
+    },
+    /// Anything else: the variables it mentions.
+    Other(Vec<String>),
+}
+
+/// A piece of a quoted string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Part {
+    /// Literal text; its span when the text is written as is (no escapes).
+    Lit(String, Option<Range<usize>>),
+    /// `${var.NAME}` (Bake: `${NAME}`).
+    Var(String),
+    /// Any other interpolation or directive: the variables it mentions.
+    Other(Vec<String>),
+}
+
+impl Body {
+    fn attr(&self, name: &str) -> Option<&Expr> {
+        self.attrs
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, e)| e)
+    }
+
+    fn blocks<'a>(&'a self, ident: &'a str) -> impl Iterator<Item = &'a Block> + 'a {
+        self.blocks.iter().filter(move |b| b.ident == ident)
+    }
+
+    /// Blocks named `ident` at any depth below this body.
+    fn nested<'a>(&'a self, ident: &str, out: &mut Vec<&'a Block>) {
+        for b in &self.blocks {
+            if b.ident == ident {
+                out.push(b);
+            }
+            b.body.nested(ident, out);
+        }
+    }
+}
+
+/// Where an image is written: the expression and a scheme to skip (`docker-image://`).
+struct Site<'a> {
+    expr: &'a Expr,
+    scheme: &'static str,
+}
+
+/// The image sites of one file.
+fn sites<'a>(body: &'a Body, dialect: HclDialect) -> Vec<Site<'a>> {
+    let mut out = Vec::new();
+    let site = |expr| Site { expr, scheme: "" };
+    match dialect {
+        HclDialect::Terraform => {
+            for r in body.blocks("resource") {
+                let kind = r.labels.first().map(String::as_str).unwrap_or("");
+                let mut found = Vec::new();
+                if is_kubernetes_workload(kind) {
+                    r.body.nested("container", &mut found);
+                    r.body.nested("init_container", &mut found);
+                } else if kind.starts_with("google_cloud_run_") {
+                    r.body.nested("containers", &mut found);
+                }
+                out.extend(found.iter().filter_map(|b| b.body.attr("image")).map(site));
+                match kind {
+                    "docker_image" => out.extend(r.body.attr("name").map(site)),
+                    "docker_container" => out.extend(r.body.attr("image").map(site)),
+                    "aws_ecs_task_definition" => {
+                        if let Some(Expr::Call { name, args }) =
+                            r.body.attr("container_definitions")
+                            && name == "jsonencode"
+                        {
+                            for arg in args {
+                                ecs_images(arg, &mut out);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        HclDialect::Nomad => {
+            let mut tasks = Vec::new();
+            body.nested("task", &mut tasks);
+            for task in tasks {
+                let driver = match task.body.attr("driver") {
+                    Some(Expr::Str { parts, .. }) => literal(parts),
+                    _ => None,
+                };
+                if matches!(driver.as_deref(), Some("docker" | "podman")) {
+                    for config in task.body.blocks("config") {
+                        out.extend(config.body.attr("image").map(site));
+                    }
+                }
+            }
+        }
+        HclDialect::Bake => {
+            for target in body.blocks("target") {
+                if let Some(Expr::Object(contexts)) = target.body.attr("contexts") {
+                    for (_, value) in contexts {
+                        if let Expr::Str { parts, .. } = value
+                            && matches!(parts.first(), Some(Part::Lit(t, _)) if t.starts_with(BAKE_SCHEME))
+                        {
+                            out.push(Site {
+                                expr: value,
+                                scheme: BAKE_SCHEME,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+const BAKE_SCHEME: &str = "docker-image://";
+
+fn is_kubernetes_workload(kind: &str) -> bool {
+    const WORKLOADS: [&str; 8] = [
+        "deployment",
+        "pod",
+        "job",
+        "cron_job",
+        "stateful_set",
+        "daemon_set",
+        "replication_controller",
+        "replica_set",
+    ];
+    let Some(rest) = kind.strip_prefix("kubernetes_") else {
+        return false;
+    };
+    let base = rest
+        .strip_suffix("_v1")
+        .or_else(|| rest.strip_suffix("_v2"))
+        .unwrap_or(rest);
+    WORKLOADS.contains(&base)
+}
+
+/// `image` in the objects of `jsonencode([{ … }, …])`.
+fn ecs_images<'a>(arg: &'a Expr, out: &mut Vec<Site<'a>>) {
+    match arg {
+        Expr::Array(items) => items.iter().for_each(|i| ecs_images(i, out)),
+        Expr::Object(fields) => out.extend(
+            fields
+                .iter()
+                .filter(|(k, _)| k == "image")
+                .map(|(_, expr)| Site { expr, scheme: "" }),
+        ),
+        _ => {}
+    }
+}
+
+/// The text of a string without interpolation.
+fn literal(parts: &[Part]) -> Option<String> {
+    match parts {
+        [Part::Lit(t, _)] => Some(t.clone()),
+        [] => Some(String::new()),
+        _ => None,
+    }
+}
+
+/// Every variable an expression mentions (each mention once per place).
+fn mentions(expr: &Expr, out: &mut Vec<String>) {
+    match expr {
+        Expr::Str { parts, .. } => {
+            for p in parts {
+                match p {
+                    Part::Var(v) => out.push(v.clone()),
+                    Part::Other(vs) => out.extend(vs.iter().cloned()),
+                    Part::Lit(..) => {}
+                }
+            }
+        }
+        Expr::Var { name, .. } => out.push(name.clone()),
+        Expr::Object(fields) => fields.iter().for_each(|(_, e)| mentions(e, out)),
+        Expr::Array(items) | Expr::Call { args: items, .. } => {
+            items.iter().for_each(|e| mentions(e, out))
+        }
+        Expr::Other(vs) => out.extend(vs.iter().cloned()),
+    }
+}
+
+fn body_mentions(body: &Body, out: &mut Vec<String>) {
+    for (_, e) in &body.attrs {
+        mentions(e, out);
+    }
+    for b in &body.blocks {
+        body_mentions(&b.body, out);
+    }
+}
+
+/// The variable a site consists of as a whole, after its scheme.
+fn whole_var<'a>(site: &Site<'a>) -> Option<&'a str> {
+    match site.expr {
+        Expr::Var { name, .. } => Some(name),
+        Expr::Str { parts, .. } => match parts.as_slice() {
+            [Part::Var(v)] if site.scheme.is_empty() => Some(v),
+            [Part::Lit(t, _), Part::Var(v)] if !site.scheme.is_empty() && t == site.scheme => {
+                Some(v)
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A variable declaration: its default when that is a plain string, and where.
+#[derive(Debug, Clone)]
+struct Default {
+    value: String,
+    /// The default's span when written as is.
+    span: Option<Range<usize>>,
+    /// The file that declares it (`None`: the file being scanned).
+    file: Option<PathBuf>,
+}
+
+/// Variable declarations of a body: `variable "NAME" { default = "…" }`, and in Bake
+/// also `variable "NAME" { default = … }` (the same block).
+fn declarations(body: &Body, file: Option<&Path>, out: &mut HashMap<String, Option<Default>>) {
+    for v in body.blocks("variable") {
+        let Some(name) = v.labels.first() else {
+            continue;
+        };
+        let default = match v.body.attr("default") {
+            Some(Expr::Str { parts, .. }) => match parts.as_slice() {
+                [Part::Lit(t, span)] if !t.is_empty() => Some(Default {
+                    value: t.clone(),
+                    span: span.clone(),
+                    file: file.map(Path::to_path_buf),
+                }),
+                _ => None,
+            },
+            _ => None,
+        };
+        out.insert(name.clone(), default);
+    }
+}
+
+/// What the module around a file says about its variables.
+struct Module {
+    defaults: HashMap<String, Option<Default>>,
+    /// Mentions of each variable anywhere in the module.
+    mentions: HashMap<String, usize>,
+    /// Mentions of each variable as a whole image value.
+    whole: HashMap<String, usize>,
+    /// A sibling file could not be read: its uses are unknown.
+    incomplete: bool,
+}
+
+impl Module {
+    fn new() -> Self {
+        Module {
+            defaults: HashMap::new(),
+            mentions: HashMap::new(),
+            whole: HashMap::new(),
+            incomplete: false,
+        }
+    }
+
+    fn add(&mut self, body: &Body, dialect: HclDialect, file: Option<&Path>) {
+        declarations(body, file, &mut self.defaults);
+        let mut all = Vec::new();
+        body_mentions(body, &mut all);
+        for v in all {
+            *self.mentions.entry(v).or_default() += 1;
+        }
+        for site in sites(body, dialect) {
+            if let Some(v) = whole_var(&site) {
+                *self.whole.entry(v.to_string()).or_default() += 1;
+            }
+        }
+    }
+
+    /// Whether a variable's default may take the digest: every use is a whole value.
+    fn pinnable(&self, name: &str) -> bool {
+        !self.incomplete
+            && self.whole.get(name).copied().unwrap_or(0) > 0
+            && self.whole.get(name) == self.mentions.get(name)
+    }
+
+    fn lookup(&self, name: &str) -> Option<&Default> {
+        self.defaults.get(name).and_then(Option::as_ref)
+    }
+}
+
+/// Parse failures: (1-based line, message).
+pub type Refusal = (usize, String);
+
+/// Scan an HCL file in native syntax.
+pub fn scan(src: &str, path: &Path, dialect: HclDialect) -> Result<Vec<Candidate>, Refusal> {
+    let body = native::read(src, dialect)?;
+    let mut module = Module::new();
+    module.add(&body, dialect, None);
+    if dialect == HclDialect::Terraform {
+        siblings(path, &mut module);
+    }
+    Ok(candidates(&body, dialect, &module, src))
+}
+
+/// Scan an HCL file in JSON syntax.
+pub fn scan_json(src: &str, path: &Path, dialect: HclDialect) -> Result<Vec<Candidate>, Refusal> {
+    let body = json::read(src, dialect)?;
+    let mut module = Module::new();
+    module.add(&body, dialect, None);
+    if dialect == HclDialect::Terraform {
+        siblings(path, &mut module);
+    }
+    Ok(candidates(&body, dialect, &module, src))
+}
+
+/// The other files of a Terraform module (its folder), for variables declared in one
+/// file and used in another.
+fn siblings(path: &Path, module: &mut Module) {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        module.incomplete = true;
+        return;
+    };
+    let name = path.file_name();
+    for entry in entries.flatten() {
+        let p = entry.path();
+        if p.file_name() == name {
+            continue;
+        }
+        let kind = super::detect::kind_for(&p);
+        let read = match kind {
+            Some(super::FileKind::Hcl(HclDialect::Terraform)) => std::fs::read_to_string(&p)
+                .ok()
+                .and_then(|s| native::read(&s, HclDialect::Terraform).ok()),
+            Some(super::FileKind::HclJson(HclDialect::Terraform)) => std::fs::read_to_string(&p)
+                .ok()
+                .and_then(|s| json::read(&s, HclDialect::Terraform).ok()),
+            _ => continue,
+        };
+        match read {
+            Some(body) => module.add(&body, HclDialect::Terraform, Some(&p)),
+            None => module.incomplete = true,
+        }
+    }
+}
+
+fn format_of(dialect: HclDialect) -> Format {
+    match dialect {
+        HclDialect::Terraform => Format::Terraform,
+        HclDialect::Nomad => Format::Nomad,
+        HclDialect::Bake => Format::DockerBake,
+    }
+}
+
+/// The candidates of one file: its image sites, and the defaults of its variables
+/// that its module's sites use as whole values.
+fn candidates(body: &Body, dialect: HclDialect, module: &Module, src: &str) -> Vec<Candidate> {
+    let format = format_of(dialect);
+    let mut out = Vec::new();
+    let var_ref = |v: &str| match dialect {
+        HclDialect::Bake => v.to_string(),
+        _ => format!("var.{v}"),
+    };
+    // Defaults declared here whose every use is a whole image value.
+    let mut declared = HashMap::new();
+    declarations(body, None, &mut declared);
+    for (name, default) in &declared {
+        if let Some(Default {
+            span: Some(span), ..
+        }) = default
+            && module.pinnable(name)
+        {
+            out.push(Candidate::inline(span.clone(), format));
+        }
+    }
+    for site in sites(body, dialect) {
+        if let Some(name) = whole_var(&site) {
+            if module.pinnable(name) && module.lookup(name).is_some_and(|d| d.span.is_some()) {
+                continue; // pinned at the default
+            }
+            let span = site_span(&site);
+            let written = &src[span.clone()];
+            let c = match module.lookup(name) {
+                Some(d) => {
+                    let where_ = match &d.file {
+                        Some(f) => format!(" in {}", crate::finding::display_path(f)),
+                        None => String::new(),
+                    };
+                    let why = if module.incomplete {
+                        "another file of this module could not be read, so not every use is known"
+                            .to_string()
+                    } else if d.span.is_none() {
+                        "it is written with escapes".to_string()
+                    } else {
+                        format!(
+                            "{} is also used elsewhere as part of a value, which a digest in its default would break",
+                            var_ref(name)
+                        )
+                    };
+                    missing(
+                        span,
+                        format,
+                        d.value.clone(),
+                        format!(
+                            "`{written}` with the default of {}{where_}; not pinned there: {why}",
+                            var_ref(name)
+                        ),
+                    )
+                }
+                None => Candidate {
+                    status: Some((
+                        Status::Templated,
+                        format!("{} has no default", var_ref(name)),
+                    )),
+                    ..Candidate::inline(span, format)
+                },
+            };
+            out.push(c);
+            continue;
+        }
+        let Expr::Str { span, parts } = site.expr else {
+            continue;
+        };
+        match parts.as_slice() {
+            // Written as is: the reference.
+            [Part::Lit(_, Some(_))] => {
+                out.push(Candidate::inline(
+                    span.start + site.scheme.len()..span.end,
+                    format,
+                ));
+                continue;
+            }
+            // Empty, or written with escapes: no reference as written.
+            [] | [Part::Lit(_, None)] => continue,
+            _ => {}
+        }
+        // Interpolated: the reference the defaults make, or templated.
+        let span = span.start + site.scheme.len()..span.end;
+        match expand(parts, module) {
+            Some(expanded) if !expanded.is_empty() => {
+                let expanded = expanded
+                    .strip_prefix(site.scheme)
+                    .unwrap_or(&expanded)
+                    .to_string();
+                let written = &src[span.clone()];
+                out.push(missing(
+                    span,
+                    format,
+                    expanded.clone(),
+                    format!(
+                        "`{written}` with the variables' defaults; a default cannot be pinned where it is only part of the reference: give the whole reference one variable (default = \"{expanded}\") to make it pinnable"
+                    ),
+                ));
+            }
+            _ => out.push(Candidate {
+                status: Some((Status::Templated, "built by interpolation".to_string())),
+                ..Candidate::inline(span, format)
+            }),
+        }
+    }
+    out
+}
+
+fn missing(span: Range<usize>, format: Format, text: String, why: String) -> Candidate {
+    Candidate {
+        span,
+        format,
+        text: Some(text),
+        pin: PinSite::Field(DigestField::Missing(why)),
+        status: None,
+    }
+}
+
+/// The span of a site's value after its scheme.
+fn site_span(site: &Site<'_>) -> Range<usize> {
+    match site.expr {
+        Expr::Str { span, .. } => span.start + site.scheme.len()..span.end,
+        Expr::Var { span, .. } => span.clone(),
+        _ => 0..0,
+    }
+}
+
+/// A string with every interpolated variable replaced by its default.
+fn expand(parts: &[Part], module: &Module) -> Option<String> {
+    let mut out = String::new();
+    for p in parts {
+        match p {
+            Part::Lit(t, _) => out.push_str(t),
+            Part::Var(v) => out.push_str(&module.lookup(v)?.value),
+            Part::Other(_) => return None,
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (text as written at the span, reported text, status forced or by the note kind)
+    fn found(
+        src: &str,
+        name: &str,
+        dialect: HclDialect,
+    ) -> Vec<(String, Option<String>, Option<Status>)> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(name);
+        let mut c = if name.ends_with(".json") {
+            scan_json(src, &path, dialect)
+        } else {
+            scan(src, &path, dialect)
+        }
+        .expect("parses");
+        c.sort_by_key(|c| c.span.start);
+        c.into_iter()
+            .map(|c| (src[c.span].to_string(), c.text, c.status.map(|s| s.0)))
+            .collect()
+    }
+
+    fn texts(src: &str, name: &str, dialect: HclDialect) -> Vec<String> {
+        found(src, name, dialect).into_iter().map(|f| f.0).collect()
+    }
+
+    const TF: &str = r#"# comment: image = "no:1"
+variable "registry" {
+  default = "ghcr.io/acme"
+}
+variable "tag" { default = "v2" }
+resource "kubernetes_deployment_v1" "web" {
+  metadata { labels = { image = "not-an-image:1" } }
+  spec {
+    template {
+      spec {
+        init_container { image = "busybox:1.36" }
+        container {
+          name  = "web"
+          image = "nginx:1.25" // pinned below
+        }
+        container { image = "${var.registry}/api:${var.tag}" }
+        container { image = "redis:7@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" }
+      }
+    }
+  }
+}
+resource "docker_image" "app" { name = "ghcr.io/acme/tools:1" }
+resource "docker_container" "app" { image = docker_image.app.image_id }
+resource "google_cloud_run_v2_service" "s" {
+  template {
+    containers { image = "gcr.io/cloud-builders/docker:latest" }
+  }
+}
+resource "aws_ecs_task_definition" "t" {
+  container_definitions = jsonencode([
+    { name = "a", image = "alpine:3.19" },
+    { "name" = "b", "image" = "debian:12" },
+  ])
+}
+resource "helm_release" "x" {
+  set { image = "nope:1" }
+}
+locals { image = "nope:2" }
+"#;
+
+    #[test]
+    fn terraform_sites() {
+        assert_eq!(
+            texts(TF, "main.tf", HclDialect::Terraform),
+            [
+                "busybox:1.36",
+                "nginx:1.25",
+                "${var.registry}/api:${var.tag}",
+                "redis:7@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                "ghcr.io/acme/tools:1",
+                "gcr.io/cloud-builders/docker:latest",
+                "alpine:3.19",
+                "debian:12",
+            ]
+        );
+        let f = found(TF, "main.tf", HclDialect::Terraform);
+        assert_eq!(f[2].1.as_deref(), Some("ghcr.io/acme/api:v2"));
+    }
+
+    #[test]
+    fn variable_defaults_used_whole_are_pinned_where_written() {
+        let src = "variable \"image\" {\n  default = \"nginx:1.25\"\n}\nresource \"kubernetes_pod\" \"p\" {\n  spec {\n    container { image = var.image }\n    container { image = \"${var.image}\" }\n  }\n}\n";
+        assert_eq!(
+            found(src, "main.tf", HclDialect::Terraform),
+            [("nginx:1.25".into(), None, None)]
+        );
+        // Used once as part of a longer value: not pinned; each use is reported.
+        let partial = src.replace(
+            "container { image = \"${var.image}\" }",
+            "container { image = \"${var.image}-debug\" }",
+        );
+        let f = found(&partial, "main.tf", HclDialect::Terraform);
+        assert_eq!(f.len(), 2, "{f:?}");
+        assert_eq!(f[0], ("var.image".into(), Some("nginx:1.25".into()), None));
+        assert_eq!(f[1].1.as_deref(), Some("nginx:1.25-debug"));
+        // No default: templated.
+        let src =
+            "variable \"image\" {}\nresource \"docker_container\" \"c\" { image = var.image }\n";
+        assert_eq!(
+            found(src, "main.tf", HclDialect::Terraform),
+            [("var.image".into(), None, Some(Status::Templated))]
+        );
+        // Interpolation of something else: templated.
+        let src = "resource \"docker_container\" \"c\" { image = \"${local.reg}/x:1\" }\n";
+        assert_eq!(
+            found(src, "main.tf", HclDialect::Terraform)[0].2,
+            Some(Status::Templated)
+        );
+    }
+
+    #[test]
+    fn variables_across_the_files_of_a_module() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let vars = "variable \"image\" {\n  default = \"nginx:1.25\"\n}\n";
+        let main = "resource \"kubernetes_pod\" \"p\" {\n  spec {\n    container { image = var.image }\n  }\n}\n";
+        std::fs::write(dir.path().join("variables.tf"), vars).expect("write");
+        std::fs::write(dir.path().join("main.tf"), main).expect("write");
+        let v = scan(
+            vars,
+            &dir.path().join("variables.tf"),
+            HclDialect::Terraform,
+        )
+        .expect("parses");
+        assert_eq!(v.len(), 1);
+        assert_eq!(&vars[v[0].span.clone()], "nginx:1.25");
+        let m = scan(main, &dir.path().join("main.tf"), HclDialect::Terraform).expect("parses");
+        assert!(m.is_empty(), "the use is pinned at the default: {m:?}");
+        // Another file uses it partly: neither pins it.
+        std::fs::write(
+            dir.path().join("debug.tf"),
+            "locals { dbg = \"${var.image}-debug\" }\n",
+        )
+        .expect("write");
+        let v = scan(
+            vars,
+            &dir.path().join("variables.tf"),
+            HclDialect::Terraform,
+        )
+        .expect("parses");
+        assert!(v.is_empty());
+        let m = scan(main, &dir.path().join("main.tf"), HclDialect::Terraform).expect("parses");
+        assert_eq!(m[0].text.as_deref(), Some("nginx:1.25"));
+        assert!(matches!(m[0].pin, PinSite::Field(DigestField::Missing(_))));
+    }
+
+    #[test]
+    fn nomad_docker_and_podman_tasks() {
+        let src = r#"job "web" {
+  group "g" {
+    task "a" {
+      driver = "docker"
+      config { image = "redis:7" }
+    }
+    task "b" {
+      driver = "podman"
+      config {
+        image = "docker.io/library/nginx:1.25"
+      }
+    }
+    task "c" {
+      driver = "exec"
+      config { image = "not:1" }
+    }
+    task "d" {
+      driver = "docker"
+      config { image = "ghcr.io/acme/api:${NOMAD_META_version}" }
+    }
+  }
+}
+"#;
+        assert_eq!(
+            texts(src, "web.nomad", HclDialect::Nomad),
+            [
+                "redis:7",
+                "docker.io/library/nginx:1.25",
+                "ghcr.io/acme/api:${NOMAD_META_version}"
+            ]
+        );
+    }
+
+    #[test]
+    fn bake_contexts_never_tags() {
+        let src = r#"variable "BASE" { default = "alpine:3.19" }
+target "app" {
+  tags = ["acme/app:1", "docker-image://nope:1"]
+  contexts = {
+    base = "docker-image://${BASE}"
+    tools = "docker-image://busybox:1.36"
+    src = "../src"
+    other = "target:base"
+  }
+}
+"#;
+        assert_eq!(
+            found(src, "docker-bake.hcl", HclDialect::Bake),
+            [
+                ("alpine:3.19".into(), None, None),
+                ("busybox:1.36".into(), None, None),
+            ]
+        );
+        let json = r#"{
+  "target": {
+    "app": {
+      "tags": ["acme/app:1"],
+      "contexts": { "tools": "docker-image://busybox:1.36", "x": "docker-image://${TAG}" }
+    }
+  }
+}
+"#;
+        assert_eq!(
+            found(json, "docker-bake.json", HclDialect::Bake),
+            [
+                ("busybox:1.36".into(), None, None),
+                ("${TAG}".into(), None, Some(Status::Templated)),
+            ]
+        );
+    }
+
+    #[test]
+    fn terraform_json() {
+        let src = r#"{
+  "variable": { "image": { "default": "nginx:1.25" } },
+  "resource": {
+    "kubernetes_pod": {
+      "p": { "spec": [{ "container": [{ "image": "${var.image}" }, { "image": "redis:7" }] }] }
+    },
+    "docker_image": { "i": { "name": "busybox:1.36" } }
+  }
+}
+"#;
+        assert_eq!(
+            texts(src, "main.tf.json", HclDialect::Terraform),
+            ["nginx:1.25", "redis:7", "busybox:1.36"]
+        );
+    }
+
+    #[test]
+    fn syntax_errors_name_a_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = scan(
+            "a = 1\nb = {\n",
+            &dir.path().join("x.tf"),
+            HclDialect::Terraform,
+        )
+        .unwrap_err();
+        assert!(err.0 >= 2, "{err:?}");
+        assert!(err.1.contains("HCL"));
+    }
 }

@@ -1,0 +1,184 @@
+//! HCL native syntax into the [`Body`] model, read by `hcl-edit`: a parser made to
+//! edit HCL without losing formatting, so every string keeps its exact byte span.
+
+use std::ops::Range;
+
+use hcl_edit::Span;
+use hcl_edit::expr::{Expression, ObjectKey, TraversalOperator};
+use hcl_edit::structure::{self, BlockLabel, Structure};
+use hcl_edit::template::{Element, StringTemplate};
+use hcl_edit::visit::{self, Visit};
+
+use super::{Block, Body, Expr, Part, Refusal};
+use crate::scan::detect::HclDialect;
+
+/// Read a file; a syntax error refuses it with its line.
+pub fn read(src: &str, dialect: HclDialect) -> Result<Body, Refusal> {
+    let body = hcl_edit::parser::parse_body(src).map_err(|e| {
+        (
+            e.location().line(),
+            format!("does not parse as HCL ({}); skipped", e.message()),
+        )
+    })?;
+    Ok(convert_body(&body, src, dialect))
+}
+
+fn convert_body(body: &structure::Body, src: &str, dialect: HclDialect) -> Body {
+    let mut out = Body::default();
+    for s in body.iter() {
+        match s {
+            Structure::Attribute(a) => out
+                .attrs
+                .push((a.key.as_str().to_string(), convert(&a.value, src, dialect))),
+            Structure::Block(b) => out.blocks.push(Block {
+                ident: b.ident.as_str().to_string(),
+                labels: b
+                    .labels
+                    .iter()
+                    .map(|l| match l {
+                        BlockLabel::Ident(i) => i.as_str().to_string(),
+                        BlockLabel::String(s) => s.value().to_string(),
+                    })
+                    .collect(),
+                body: convert_body(&b.body, src, dialect),
+            }),
+        }
+    }
+    out
+}
+
+/// The content span of a quoted expression (its span minus the quotes).
+fn inside_quotes(span: Option<Range<usize>>) -> Option<Range<usize>> {
+    span.filter(|r| r.len() >= 2)
+        .map(|r| r.start + 1..r.end - 1)
+}
+
+fn convert(e: &Expression, src: &str, dialect: HclDialect) -> Expr {
+    match e {
+        Expression::String(s) => {
+            let Some(span) = inside_quotes(s.span()) else {
+                return Expr::Other(Vec::new());
+            };
+            let value = s.value().as_str();
+            let raw = (src.get(span.clone()) == Some(value)).then(|| span.clone());
+            let parts = if value.is_empty() {
+                Vec::new()
+            } else {
+                vec![Part::Lit(value.to_string(), raw)]
+            };
+            Expr::Str { span, parts }
+        }
+        Expression::StringTemplate(t) => match inside_quotes(t.span()) {
+            Some(span) => Expr::Str {
+                span,
+                parts: template_parts(t, src, dialect),
+            },
+            None => Expr::Other(variables(e, dialect)),
+        },
+        Expression::Array(a) => Expr::Array(a.iter().map(|x| convert(x, src, dialect)).collect()),
+        Expression::Object(o) => Expr::Object(
+            o.iter()
+                .filter_map(|(k, v)| {
+                    let key = match k {
+                        ObjectKey::Ident(i) => i.as_str().to_string(),
+                        ObjectKey::Expression(Expression::String(s)) => s.value().to_string(),
+                        ObjectKey::Expression(_) => return None,
+                    };
+                    Some((key, convert(v.expr(), src, dialect)))
+                })
+                .collect(),
+        ),
+        Expression::FuncCall(f) => Expr::Call {
+            name: f.name.name.as_str().to_string(),
+            args: f.args.iter().map(|x| convert(x, src, dialect)).collect(),
+        },
+        Expression::Parenthesis(p) => convert(p.inner(), src, dialect),
+        _ => match (variable(e, dialect), e.span()) {
+            (Some(name), Some(span)) => Expr::Var { name, span },
+            _ => Expr::Other(variables(e, dialect)),
+        },
+    }
+}
+
+fn template_parts(t: &StringTemplate, src: &str, dialect: HclDialect) -> Vec<Part> {
+    t.iter()
+        .map(|el| match el {
+            Element::Literal(l) => {
+                let raw = l.span().filter(|r| src.get(r.clone()) == Some(l.as_str()));
+                Part::Lit(l.as_str().to_string(), raw)
+            }
+            Element::Interpolation(i) => match variable(&i.expr, dialect) {
+                Some(name) => Part::Var(name),
+                None => Part::Other(variables(&i.expr, dialect)),
+            },
+            Element::Directive(_) => {
+                let mut v = Vars {
+                    dialect,
+                    out: Vec::new(),
+                };
+                v.visit_element(el);
+                Part::Other(v.out)
+            }
+        })
+        .collect()
+}
+
+/// The variable an expression is as a whole: `var.NAME` (Terraform, Nomad) or a bare
+/// `NAME` (Bake).
+fn variable(e: &Expression, dialect: HclDialect) -> Option<String> {
+    match (e, dialect) {
+        (Expression::Variable(v), HclDialect::Bake) => Some(v.as_str().to_string()),
+        (Expression::Traversal(t), HclDialect::Terraform | HclDialect::Nomad) => {
+            var_attr(&t.expr, &t.operators)
+        }
+        _ => None,
+    }
+}
+
+fn var_attr(root: &Expression, ops: &[hcl_edit::Decorated<TraversalOperator>]) -> Option<String> {
+    match (root, ops) {
+        (Expression::Variable(v), [op]) if v.as_str() == "var" => match op.value() {
+            TraversalOperator::GetAttr(name) => Some(name.as_str().to_string()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Every variable an expression mentions.
+fn variables(e: &Expression, dialect: HclDialect) -> Vec<String> {
+    let mut v = Vars {
+        dialect,
+        out: Vec::new(),
+    };
+    v.visit_expr(e);
+    v.out
+}
+
+struct Vars {
+    dialect: HclDialect,
+    out: Vec<String>,
+}
+
+impl Visit for Vars {
+    fn visit_traversal(&mut self, node: &hcl_edit::expr::Traversal) {
+        if self.dialect != HclDialect::Bake
+            && let Expression::Variable(v) = &node.expr
+            && v.as_str() == "var"
+            && let Some(TraversalOperator::GetAttr(name)) =
+                node.operators.first().map(|o| o.value())
+        {
+            self.out.push(name.as_str().to_string());
+        }
+        visit::visit_traversal(self, node);
+    }
+
+    fn visit_expr(&mut self, node: &Expression) {
+        if self.dialect == HclDialect::Bake
+            && let Expression::Variable(v) = node
+        {
+            self.out.push(v.as_str().to_string());
+        }
+        visit::visit_expr(self, node);
+    }
+}
