@@ -107,3 +107,76 @@ fn valid_yaml_outside_the_grammar_is_still_pinned() {
     );
     assert_golden(&seed(), "grammar-gap");
 }
+
+#[test]
+fn dockerfiles_by_any_name_but_not_notes_or_ignore_files() {
+    assert_golden(&seed(), "dockerfile-names");
+}
+
+#[test]
+fn quadlet_units_transports_drop_ins_and_continuations() {
+    assert_golden(&seed(), "quadlet");
+}
+
+#[test]
+fn terraform_resources_ecs_json_syntax_and_variable_defaults_across_files() {
+    assert_golden(&seed(), "terraform");
+}
+
+#[test]
+fn nomad_docker_and_podman_tasks() {
+    assert_golden(&seed(), "nomad");
+}
+
+#[test]
+fn bake_contexts_but_never_tags() {
+    assert_golden(&seed(), "bake");
+}
+
+#[test]
+fn jenkinsfile_declarative_and_scripted_docker_images() {
+    assert_golden(&seed(), "jenkinsfile");
+}
+
+/// Issue 12.2 and 12.3: defaults decide what a reference with variables pulls. A whole
+/// reference that is one default is pinned inside it; references made of defaults fail
+/// `check` (mutable) with a note and stay as written; an ARG used as part of another
+/// reference is never pinned; GitLab's dependency proxy is Docker Hub.
+#[test]
+fn defaults_are_pinned_where_whole_and_reported_mutable_where_partial() {
+    let seeded = seed();
+    let case = golden("defaults");
+    let tree = copy_tree(&case.join("input"));
+    let out = fix(&seeded, tree.path(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for name in ["compose.yaml", ".gitlab-ci.yml", "Dockerfile"] {
+        let want =
+            seeded.expand(&fs::read_to_string(case.join("expected").join(name)).expect("expected"));
+        let got = fs::read_to_string(tree.path().join(name)).expect("read");
+        assert_eq!(got, want, "{name}");
+    }
+    let err = stderr(&out);
+    assert!(
+        err.contains("Dockerfile:3:6: nginx: not pinned: `$BASE` with ARG defaults BASE=nginx on line 1; not pinned: ARG BASE is also used as part of a longer value on line 4"),
+        "{err}"
+    );
+    let second = fix(&seeded, tree.path(), &[]);
+    assert!(
+        stderr(&second).contains("pinned 0 references"),
+        "{}",
+        stderr(&second)
+    );
+    let check = imagepin(tree.path(), &["check"]);
+    assert_eq!(check.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&check.stdout);
+    for line in [
+        "Dockerfile:3:6: untagged  nginx (dockerfile)",
+        "Dockerfile:4:6: mutable   nginx:1.25 (dockerfile)",
+        "Dockerfile:5:6: mutable   node:20 (dockerfile): `node:${NODE_VERSION}` with ARG defaults NODE_VERSION=20 on line 2",
+        "compose.yaml:5:13: mutable   node:20 (compose): `node:${NODE_TAG:-20}` with the defaults written in it",
+        "compose.yaml:7:12: templated ${APP_IMAGE} (compose)",
+    ] {
+        assert!(text.contains(line), "{line}\n{text}");
+    }
+    assert_eq!(text.matches("pinned    ").count(), 3, "{text}");
+}
