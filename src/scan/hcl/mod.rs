@@ -353,18 +353,20 @@ pub type Refusal = (usize, String);
 
 /// Scan an HCL file in native syntax.
 pub fn scan(src: &str, path: &Path, dialect: HclDialect) -> Result<Vec<Candidate>, Refusal> {
-    let body = native::read(src, dialect)?;
-    let mut module = Module::new();
-    module.add(&body, dialect, None);
-    if dialect == HclDialect::Terraform {
-        siblings(path, &mut module);
-    }
-    Ok(candidates(&body, dialect, &module, src))
+    scan_body(native::read(src, dialect)?, src, path, dialect)
 }
 
 /// Scan an HCL file in JSON syntax.
 pub fn scan_json(src: &str, path: &Path, dialect: HclDialect) -> Result<Vec<Candidate>, Refusal> {
-    let body = json::read(src, dialect)?;
+    scan_body(json::read(src, dialect)?, src, path, dialect)
+}
+
+fn scan_body(
+    body: Body,
+    src: &str,
+    path: &Path,
+    dialect: HclDialect,
+) -> Result<Vec<Candidate>, Refusal> {
     let mut module = Module::new();
     module.add(&body, dialect, None);
     if dialect == HclDialect::Terraform {
@@ -390,16 +392,14 @@ fn siblings(path: &Path, module: &mut Module) {
         if p.file_name() == name {
             continue;
         }
-        let kind = super::detect::kind_for(&p);
-        let read = match kind {
-            Some(super::FileKind::Hcl(HclDialect::Terraform)) => std::fs::read_to_string(&p)
-                .ok()
-                .and_then(|s| native::read(&s, HclDialect::Terraform).ok()),
-            Some(super::FileKind::HclJson(HclDialect::Terraform)) => std::fs::read_to_string(&p)
-                .ok()
-                .and_then(|s| json::read(&s, HclDialect::Terraform).ok()),
+        let reader = match super::detect::kind_for(&p) {
+            Some(super::FileKind::Hcl(HclDialect::Terraform)) => native::read,
+            Some(super::FileKind::HclJson(HclDialect::Terraform)) => json::read,
             _ => continue,
         };
+        let read = std::fs::read_to_string(&p)
+            .ok()
+            .and_then(|s| reader(&s, HclDialect::Terraform).ok());
         match read {
             Some(body) => module.add(&body, HclDialect::Terraform, Some(&p)),
             None => module.incomplete = true,
