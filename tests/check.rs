@@ -206,8 +206,13 @@ fn check_over_the_real_world_corpus_neither_panics_nor_errors() {
         let reference = f["reference"].as_str().expect("reference");
         let src_line = text.lines().nth(line - 1).expect("line exists");
         // Kustomize and Helm references are assembled from fields: the line holds the
-        // image's name.
+        // image's name. A reference made of variable defaults is what they make; its
+        // note starts with the text as written.
+        let from_defaults = f["note"]
+            .as_str()
+            .and_then(|n| n.strip_prefix('`')?.split('`').next());
         let written = match f["format"].as_str() {
+            _ if from_defaults.is_some() => from_defaults.unwrap_or(reference),
             Some("kustomize" | "helm") => reference
                 .split(['@', ':'])
                 .next()
