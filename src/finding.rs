@@ -30,6 +30,16 @@ pub enum Format {
     Nomad,
     DockerBake,
     Jenkinsfile,
+    Flux,
+    ArgoCd,
+    Tekton,
+    Crossplane,
+    Skaffold,
+    BitbucketPipelines,
+    AzurePipelines,
+    Drone,
+    Ecs,
+    Cloudformation,
 }
 
 impl Format {
@@ -51,6 +61,16 @@ impl Format {
             Format::Nomad => "nomad",
             Format::DockerBake => "docker-bake",
             Format::Jenkinsfile => "jenkinsfile",
+            Format::Flux => "flux",
+            Format::ArgoCd => "argo-cd",
+            Format::Tekton => "tekton",
+            Format::Crossplane => "crossplane",
+            Format::Skaffold => "skaffold",
+            Format::BitbucketPipelines => "bitbucket-pipelines",
+            Format::AzurePipelines => "azure-pipelines",
+            Format::Drone => "drone",
+            Format::Ecs => "ecs",
+            Format::Cloudformation => "cloudformation",
         }
     }
 }

@@ -1,9 +1,7 @@
 //! CircleCI (`.circleci/config.yml`): `docker: - image:` entries are container images
-//! and the generic rule finds them; `machine: image:` names a VM image, so everything
-//! under a `machine` key is left out (see `EXCLUDED_PARENTS`).
-
-/// Keys under which an `image` key is never a container image in CircleCI files.
-pub const EXCLUDED_PARENTS: [&str; 3] = ["annotations", "labels", "machine"];
+//! and the generic rule finds them; `machine: image:` names a VM image and
+//! `environment:` holds variables, so everything under those keys is left out (see
+//! [`super::detect::Doc::excluded_parents`]).
 
 #[cfg(test)]
 mod tests {
@@ -19,5 +17,12 @@ mod tests {
         let texts: Vec<&str> = c.iter().map(|c| &src[c.span.clone()]).collect();
         assert_eq!(texts, ["cimg/node:20.1", "cimg/postgres:16.0"]);
         assert!(c.iter().all(|c| c.format == Format::Circleci));
+    }
+
+    #[test]
+    fn environment_variables_named_image_are_not_images() {
+        let src = "version: 2.1\njobs:\n  test:\n    docker:\n      - image: cimg/node:20.1\n        environment:\n          image: busybox\n    environment:\n      image: alpine:3\n";
+        let found = crate::scan::testing::found(src, ".circleci/config.yml", Format::Circleci);
+        assert_eq!(found, ["cimg/node:20.1"]);
     }
 }

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use crate::finding::Format;
-use crate::yaml::tree::{Node, pairs};
+use crate::yaml::tree::{Node, get, is_mapping, pairs, scalar_text};
 
 /// How a file is read, decided from its name (or its content for explicit arguments).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +30,9 @@ pub enum FileKind {
     HclJson(HclDialect),
     /// A Jenkins pipeline (Groovy).
     Jenkinsfile,
+    /// YAML that a `.gitlab-ci.yml` includes (`include: local:`), whatever its name:
+    /// read with the GitLab CI rules. Only the walk knows a file is one.
+    GitlabInclude,
 }
 
 /// Which tool reads an HCL file, and so which blocks hold images.
@@ -202,17 +205,27 @@ pub fn sniff_kind(src: &str) -> FileKind {
 /// tool reads it, and so which rules beyond the generic `image:` one apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flavor {
-    /// Any other YAML: Kubernetes, compose, Tekton, Argo … (decided per document).
+    /// Any other YAML: Kubernetes, compose, Tekton, Flux, Argo CD … (decided per
+    /// document).
     Plain,
     /// Named like a docker-compose file.
     Compose,
     GithubWorkflow,
     GithubAction,
     GitlabCi,
+    /// YAML under a `.gitlab/` folder: GitLab CI where a document has the shape of
+    /// one (jobs with `script`, `image`, `services` …), else plain.
+    GitlabFolder,
     Circleci,
     CloudBuild,
     Kustomization,
     HelmValues,
+    /// `bitbucket-pipelines.yml`.
+    Bitbucket,
+    /// `azure-pipelines*.yml`, or YAML under `.azure-pipelines/` or `.azuredevops/`.
+    Azure,
+    /// `.drone.yml`.
+    Drone,
 }
 
 impl Flavor {
@@ -227,6 +240,10 @@ impl Flavor {
                 .and_then(|p| p.iter().rev().nth(n))
                 .and_then(|c| c.to_str())
                 .unwrap_or("")
+        };
+        let under = |folder: &str| {
+            path.parent()
+                .is_some_and(|p| p.iter().any(|c| c.eq_ignore_ascii_case(folder)))
         };
         let Some(stem) = name
             .strip_suffix(".yaml")
@@ -248,21 +265,36 @@ impl Flavor {
             Flavor::Kustomization
         } else if stem.starts_with("values") {
             Flavor::HelmValues
+        } else if stem == "bitbucket-pipelines" {
+            Flavor::Bitbucket
+        } else if stem == ".drone" {
+            Flavor::Drone
+        } else if stem.starts_with("azure-pipelines")
+            || under(".azure-pipelines")
+            || under(".azuredevops")
+        {
+            Flavor::Azure
         } else if stem.starts_with("docker-compose")
             || stem.starts_with("compose")
             || stem.ends_with(".compose")
             || stem.ends_with("-compose")
         {
             Flavor::Compose
+        } else if under(".gitlab") {
+            Flavor::GitlabFolder
         } else {
             Flavor::Plain
         }
     }
+}
 
-    /// The format every document of such a file is reported as.
+impl Flavor {
+    /// The format a file of this flavor reports, when its name decides it (`None`: each
+    /// document decides). A document that says what it is by `apiVersion` and `kind`
+    /// overrides a kustomization's name (a Flux `Kustomization`).
     pub fn format(self) -> Option<Format> {
         match self {
-            Flavor::Plain => None,
+            Flavor::Plain | Flavor::GitlabFolder => None,
             Flavor::Compose => Some(Format::Compose),
             Flavor::GithubWorkflow | Flavor::GithubAction => Some(Format::GithubActions),
             Flavor::GitlabCi => Some(Format::GitlabCi),
@@ -270,26 +302,223 @@ impl Flavor {
             Flavor::CloudBuild => Some(Format::CloudBuild),
             Flavor::Kustomization => Some(Format::Kustomize),
             Flavor::HelmValues => Some(Format::Helm),
+            Flavor::Bitbucket => Some(Format::BitbucketPipelines),
+            Flavor::Azure => Some(Format::AzurePipelines),
+            Flavor::Drone => Some(Format::Drone),
         }
     }
 }
 
-/// Top-level keys decide what a document is: `apiVersion` + `kind` is Kubernetes,
-/// `services` is docker-compose, anything else plain YAML.
-pub fn document_format(root: Node<'_>, src: &str) -> Format {
-    let has = |key: &str| pairs(root, src).any(|(k, _, _)| k == key);
-    if has("apiVersion") && has("kind") {
-        Format::Kubernetes
-    } else if has("services") {
-        Format::Compose
-    } else {
-        Format::Yaml
+/// What one YAML document is: which rules read it and the format its findings carry.
+/// Decided by the file's [`Flavor`] where its name is specific, else by the
+/// document's `apiVersion`/`kind` or its top-level shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Doc {
+    Yaml,
+    Kubernetes,
+    Compose,
+    GithubWorkflow,
+    GithubAction,
+    GitlabCi,
+    Circleci,
+    CloudBuild,
+    Kustomization,
+    HelmValues,
+    /// `helm.toolkit.fluxcd.io` `HelmRelease`.
+    FluxHelmRelease,
+    /// `kustomize.toolkit.fluxcd.io` `Kustomization`.
+    FluxKustomization,
+    /// `source.toolkit.fluxcd.io` `OCIRepository`: an OCI artifact Flux pulls.
+    FluxOciRepository,
+    /// `argoproj.io` `Application`.
+    ArgoApplication,
+    /// `argoproj.io` `ApplicationSet`: its `spec.template` is an Application's.
+    ArgoApplicationSet,
+    /// `tekton.dev` and `triggers.tekton.dev` resources.
+    Tekton,
+    /// `pkg.crossplane.io` `Provider`, `Configuration`, `Function` (and the package
+    /// group's other kinds, whose pod templates the generic rule reads).
+    Crossplane,
+    /// `kbld.k14s.io` configuration: image names there are matching rules.
+    Kbld,
+    /// `skaffold/*` `Config`.
+    Skaffold,
+    Bitbucket,
+    Azure,
+    Drone,
+    /// An Amazon ECS task definition (JSON, as `aws ecs` writes and reads it).
+    Ecs,
+    /// A CloudFormation or SAM template.
+    Cloudformation,
+}
+
+impl Doc {
+    /// The format this document's findings are reported as.
+    pub fn format(self) -> Format {
+        match self {
+            Doc::Yaml => Format::Yaml,
+            Doc::Kubernetes => Format::Kubernetes,
+            Doc::Compose => Format::Compose,
+            Doc::GithubWorkflow | Doc::GithubAction => Format::GithubActions,
+            Doc::GitlabCi => Format::GitlabCi,
+            Doc::Circleci => Format::Circleci,
+            Doc::CloudBuild => Format::CloudBuild,
+            Doc::Kustomization => Format::Kustomize,
+            Doc::HelmValues => Format::Helm,
+            Doc::FluxHelmRelease | Doc::FluxKustomization | Doc::FluxOciRepository => Format::Flux,
+            Doc::ArgoApplication | Doc::ArgoApplicationSet => Format::ArgoCd,
+            Doc::Tekton => Format::Tekton,
+            Doc::Crossplane => Format::Crossplane,
+            // kbld documents report nothing; the format is never seen.
+            Doc::Kbld => Format::Yaml,
+            Doc::Skaffold => Format::Skaffold,
+            Doc::Bitbucket => Format::BitbucketPipelines,
+            Doc::Azure => Format::AzurePipelines,
+            Doc::Drone => Format::Drone,
+            Doc::Ecs => Format::Ecs,
+            Doc::Cloudformation => Format::Cloudformation,
+        }
+    }
+
+    /// Keys under which an `image` key is never an image this document pulls:
+    /// metadata, environment variables and inputs handed to something else.
+    pub fn excluded_parents(self) -> &'static [&'static str] {
+        match self {
+            Doc::Compose => &["annotations", "labels", "environment"],
+            // `settings:` holds a plugin's inputs.
+            Doc::Drone => &["annotations", "labels", "environment", "settings"],
+            // `with:` holds a step's (or a reusable workflow's) inputs.
+            Doc::GithubWorkflow | Doc::GithubAction => &["annotations", "labels", "env", "with"],
+            Doc::GitlabCi | Doc::Bitbucket => &["annotations", "labels", "variables"],
+            Doc::Azure => &["annotations", "labels", "variables", "env"],
+            // `machine:` names a VM image.
+            Doc::Circleci => &["annotations", "labels", "machine", "environment"],
+            _ => &["annotations", "labels"],
+        }
+    }
+
+    /// Whether the document is a Kubernetes object (pod specs may be in it).
+    pub fn is_kubernetes(self) -> bool {
+        matches!(
+            self,
+            Doc::Kubernetes
+                | Doc::FluxHelmRelease
+                | Doc::FluxKustomization
+                | Doc::FluxOciRepository
+                | Doc::ArgoApplication
+                | Doc::ArgoApplicationSet
+                | Doc::Tekton
+                | Doc::Crossplane
+        )
     }
 }
 
-pub fn is_workflow(root: Node<'_>, src: &str) -> bool {
+/// Decide what a document of a file of `flavor` is.
+pub fn document(root: Node<'_>, src: &str, flavor: Flavor) -> Doc {
+    match flavor {
+        Flavor::Compose => return Doc::Compose,
+        Flavor::GithubWorkflow => return Doc::GithubWorkflow,
+        Flavor::GithubAction => return Doc::GithubAction,
+        Flavor::GitlabCi => return Doc::GitlabCi,
+        Flavor::Circleci => return Doc::Circleci,
+        Flavor::CloudBuild => return Doc::CloudBuild,
+        Flavor::HelmValues => return Doc::HelmValues,
+        Flavor::Bitbucket => return Doc::Bitbucket,
+        Flavor::Azure => return Doc::Azure,
+        Flavor::Drone => return Doc::Drone,
+        Flavor::GitlabFolder if is_gitlab_ci(root, src) => return Doc::GitlabCi,
+        Flavor::Plain | Flavor::Kustomization | Flavor::GitlabFolder => {}
+    }
+    let text = |key: &str| get(root, src, key).and_then(|v| scalar_text(v, src));
+    let kind = text("kind");
+    if let Some(api) = text("apiVersion") {
+        let group = api.split('/').next().unwrap_or("");
+        let doc = match (group, kind.unwrap_or("")) {
+            ("helm.toolkit.fluxcd.io", "HelmRelease") => Some(Doc::FluxHelmRelease),
+            ("kustomize.toolkit.fluxcd.io", "Kustomization") => Some(Doc::FluxKustomization),
+            ("source.toolkit.fluxcd.io", "OCIRepository") => Some(Doc::FluxOciRepository),
+            ("argoproj.io", "Application") => Some(Doc::ArgoApplication),
+            ("argoproj.io", "ApplicationSet") => Some(Doc::ArgoApplicationSet),
+            ("tekton.dev" | "triggers.tekton.dev", _) => Some(Doc::Tekton),
+            ("pkg.crossplane.io", _) => Some(Doc::Crossplane),
+            ("kbld.k14s.io", _) => Some(Doc::Kbld),
+            ("skaffold", "Config") => Some(Doc::Skaffold),
+            _ => None,
+        };
+        if let Some(doc) = doc {
+            return doc;
+        }
+    }
+    if flavor == Flavor::Kustomization {
+        return Doc::Kustomization;
+    }
+    let has = |key: &str| get(root, src, key).is_some();
+    if has("apiVersion") && has("kind") {
+        Doc::Kubernetes
+    } else if is_workflow(root, src) {
+        // A workflow outside `.github/workflows/` (a template, a test fixture) still
+        // says what it is.
+        Doc::GithubWorkflow
+    } else if kind == Some("pipeline") && (has("steps") || has("services")) {
+        Doc::Drone
+    } else if is_ecs_task_definition(root, src) {
+        Doc::Ecs
+    } else if is_cloudformation(root, src) {
+        Doc::Cloudformation
+    } else if has("services") {
+        Doc::Compose
+    } else {
+        Doc::Yaml
+    }
+}
+
+fn is_workflow(root: Node<'_>, src: &str) -> bool {
     let has = |key: &str| pairs(root, src).any(|(k, _, _)| k == key);
     has("jobs") && has("on")
+}
+
+/// Keys only a GitLab CI job (or hidden template job) has.
+const GITLAB_JOB_KEYS: [&str; 8] = [
+    "script",
+    "before_script",
+    "after_script",
+    "stage",
+    "extends",
+    "trigger",
+    "image",
+    "services",
+];
+
+/// A document with GitLab CI's shape: top-level `stages`, `include` or `default`, or a
+/// top-level mapping with a job's keys.
+fn is_gitlab_ci(root: Node<'_>, src: &str) -> bool {
+    pairs(root, src).any(|(key, _, value)| {
+        matches!(key, "stages" | "include" | "default" | "workflow")
+            || value.is_some_and(|v| {
+                is_mapping(v) && pairs(v, src).any(|(k, _, _)| GITLAB_JOB_KEYS.contains(&k))
+            })
+    })
+}
+
+/// `containerDefinitions` at the top, or under `taskDefinition` (the shape
+/// `aws ecs describe-task-definition` prints).
+fn is_ecs_task_definition(root: Node<'_>, src: &str) -> bool {
+    let defs = |node: Node<'_>| get(node, src, "containerDefinitions").is_some();
+    defs(root) || get(root, src, "taskDefinition").is_some_and(defs)
+}
+
+/// `AWSTemplateFormatVersion`, or `Resources` whose entries have an `AWS::` `Type`.
+fn is_cloudformation(root: Node<'_>, src: &str) -> bool {
+    if get(root, src, "AWSTemplateFormatVersion").is_some() {
+        return true;
+    }
+    get(root, src, "Resources").is_some_and(|resources| {
+        pairs(resources, src).any(|(_, _, r)| {
+            r.and_then(|r| get(r, src, "Type"))
+                .and_then(|t| scalar_text(t, src))
+                .is_some_and(|t| t.starts_with("AWS::"))
+        })
+    })
 }
 
 #[cfg(test)]
@@ -418,5 +647,100 @@ mod tests {
         assert_eq!(f("base/kustomization.yaml"), Flavor::Kustomization);
         assert_eq!(f("values-prod.yaml"), Flavor::HelmValues);
         assert_eq!(f("values.json"), Flavor::Plain);
+        assert_eq!(f("bitbucket-pipelines.yml"), Flavor::Bitbucket);
+        assert_eq!(f("azure-pipelines.yml"), Flavor::Azure);
+        assert_eq!(f("azure-pipelines-release.yaml"), Flavor::Azure);
+        assert_eq!(f(".azure-pipelines/templates/build.yml"), Flavor::Azure);
+        assert_eq!(f(".drone.yml"), Flavor::Drone);
+        assert_eq!(f(".gitlab/ci/test.yml"), Flavor::GitlabFolder);
+        assert_eq!(f(".gitlab/ci/values.yaml"), Flavor::HelmValues);
+    }
+
+    fn doc_of(src: &str, path: &str) -> Doc {
+        let mut doc = None;
+        crate::yaml::read_each(src, &mut || {}, &mut |tree| {
+            doc = tree
+                .documents()
+                .next()
+                .map(|root| document(root, src, Flavor::from_path(Path::new(path))));
+        })
+        .expect("yaml");
+        doc.expect("one document")
+    }
+
+    #[test]
+    fn documents_by_api_version_kind_and_shape() {
+        let d = |src: &str| doc_of(src, "x.yaml");
+        let kube = |api: &str, kind: &str| d(&format!("apiVersion: {api}\nkind: {kind}\n"));
+        assert_eq!(
+            kube("helm.toolkit.fluxcd.io/v2", "HelmRelease"),
+            Doc::FluxHelmRelease
+        );
+        assert_eq!(
+            kube("kustomize.toolkit.fluxcd.io/v1", "Kustomization"),
+            Doc::FluxKustomization
+        );
+        assert_eq!(
+            kube("kustomize.config.k8s.io/v1beta1", "Kustomization"),
+            Doc::Kubernetes
+        );
+        assert_eq!(
+            kube("argoproj.io/v1alpha1", "Application"),
+            Doc::ArgoApplication
+        );
+        assert_eq!(
+            kube("argoproj.io/v1alpha1", "ApplicationSet"),
+            Doc::ArgoApplicationSet
+        );
+        assert_eq!(kube("argoproj.io/v1alpha1", "Workflow"), Doc::Kubernetes);
+        assert_eq!(kube("tekton.dev/v1", "Task"), Doc::Tekton);
+        assert_eq!(
+            kube("triggers.tekton.dev/v1beta1", "TriggerTemplate"),
+            Doc::Tekton
+        );
+        assert_eq!(kube("pkg.crossplane.io/v1", "Provider"), Doc::Crossplane);
+        assert_eq!(kube("kbld.k14s.io/v1alpha1", "Config"), Doc::Kbld);
+        assert_eq!(kube("skaffold/v4beta11", "Config"), Doc::Skaffold);
+        assert_eq!(kube("apps/v1", "Deployment"), Doc::Kubernetes);
+        assert_eq!(d("kind: pipeline\nsteps: []\n"), Doc::Drone);
+        assert_eq!(d("kind: pipeline\nservices: []\n"), Doc::Drone);
+        assert_eq!(d("services:\n  a: {image: x}\n"), Doc::Compose);
+        assert_eq!(d("family: web\ncontainerDefinitions: []\n"), Doc::Ecs);
+        assert_eq!(d("taskDefinition:\n  containerDefinitions: []\n"), Doc::Ecs);
+        assert_eq!(
+            d("AWSTemplateFormatVersion: '2010-09-09'\n"),
+            Doc::Cloudformation
+        );
+        assert_eq!(
+            d("Resources:\n  T: {Type: 'AWS::ECS::TaskDefinition'}\n"),
+            Doc::Cloudformation
+        );
+        assert_eq!(d("Resources:\n  T: {Type: Other}\n"), Doc::Yaml);
+        // A Flux Kustomization named like kustomize's file is still Flux.
+        let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n";
+        assert_eq!(doc_of(flux, "kustomization.yaml"), Doc::FluxKustomization);
+        assert_eq!(
+            doc_of("images: []\n", "kustomization.yaml"),
+            Doc::Kustomization
+        );
+    }
+
+    #[test]
+    fn gitlab_folder_files_by_job_shape() {
+        let job = "test:\n  stage: test\n  script: [make]\n";
+        assert_eq!(doc_of(job, ".gitlab/ci/test.yml"), Doc::GitlabCi);
+        assert_eq!(
+            doc_of(".docker:\n  image: docker:24\n", ".gitlab/ci/t.yml"),
+            Doc::GitlabCi
+        );
+        assert_eq!(
+            doc_of("stages: [build]\n", ".gitlab/ci/t.yml"),
+            Doc::GitlabCi
+        );
+        // An agent configuration is not a pipeline.
+        let agent = "gitops:\n  manifest_projects:\n  - id: group/project\n";
+        assert_eq!(doc_of(agent, ".gitlab/agents/a/config.yaml"), Doc::Yaml);
+        // The same job elsewhere is plain YAML (unless a pipeline includes it).
+        assert_eq!(doc_of(job, "ci/test.yml"), Doc::Yaml);
     }
 }

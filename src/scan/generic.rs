@@ -1,7 +1,8 @@
 //! The generic rule: in any YAML document, the value of every mapping key `image`
 //! that is a string scalar (plain, quoted, flow or block context, anchored, or an
 //! alias — then the anchor's definition is reported, once). Keys under `annotations`
-//! and `labels` describe something else and are never images.
+//! and `labels` describe something else and are never images; each kind of document
+//! adds its own such keys (environment variables, step inputs).
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -9,9 +10,6 @@ use std::ops::Range;
 use super::Candidate;
 use crate::finding::Format;
 use crate::yaml::tree::{Node, Step, alias_name, anchor_name, scalar_span, scalar_text};
-
-/// Keys under which an `image` key is data about something else, never a pod's image.
-pub const EXCLUDED_PARENTS: [&str; 2] = ["annotations", "labels"];
 
 /// The generic rule: every `image` key with a string scalar value, anchors followed.
 pub fn image_fields(
@@ -60,7 +58,7 @@ pub fn image_fields(
 
 /// In YAML that is not a known container format, `image:` often names a picture or a
 /// URL (site generators, docs tools). Those are not container images.
-fn looks_like_file(text: &str) -> bool {
+pub(super) fn looks_like_file(text: &str) -> bool {
     const PICTURES: [&str; 8] = [
         ".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".ico", ".bmp",
     ];

@@ -1,20 +1,44 @@
-//! Helm values files (`values*.yaml`): charts split an image into fields,
+//! Helm values (`values*.yaml`, and the values sections of Flux `HelmRelease`s and
+//! Argo CD `Application`s): charts split an image into fields,
 //! `image: {registry?, repository, tag, digest?}`, also nested (`image.busybox.*`) or
 //! under keys ending in `image` (`initImage:`). The finding is the reference those fields
 //! make. When a `digest` field exists (often `""`) it is filled in place; when none
 //! exists the finding is reported with a note and left alone: a chart reads only the
-//! keys its templates name, so imagepin never invents one.
+//! keys its templates name, so imagepin never invents one. A key that names an image
+//! (`sidecarImage:`, `inline_image:`) whose value is a whole reference with a tag or
+//! digest is a finding too (`image:` itself is the generic rule's); `imagePullPolicy`,
+//! `imagePullSecrets` and `imageTag` name no image.
 
 use super::Candidate;
-use crate::finding::{DigestField, Format, PinSite, Status};
-use crate::yaml::tree::{Node, assemble, field_text, get, is_mapping, items, pairs, value_span};
+use super::generic::looks_like_file;
+use crate::finding::{DigestField, Format, PinSite, Status, classify};
+use crate::yaml::tree::{
+    Node, Step, assemble, field_text, get, is_mapping, items, pairs, scalar_span, scalar_text,
+    value_span,
+};
 
-pub fn scan(root: Node<'_>, src: &str, out: &mut Vec<Candidate>) {
+/// Every Helm values rule over the values in `root`, reported as `format`.
+pub fn values(root: Node<'_>, src: &str, format: Format, out: &mut Vec<Candidate>) {
+    split_images(root, src, format, out);
+    named_images(root, src, format, out);
+}
+
+/// Whether a key names an image: `image` (any case) or a name ending in `Image`,
+/// `_image` or `-image`.
+fn is_image_key(key: &str) -> bool {
+    key.eq_ignore_ascii_case("image")
+        || ["Image", "_image", "-image"]
+            .iter()
+            .any(|s| key.ends_with(s))
+}
+
+/// `image: {registry?, repository, tag, digest?}` and its nested forms.
+fn split_images(root: Node<'_>, src: &str, format: Format, out: &mut Vec<Candidate>) {
     // (mapping node, whether it is the value of an image-like key)
     let mut stack = vec![(root, false)];
     while let Some((node, under_image)) = stack.pop() {
         if under_image && get(node, src, "repository").is_some() {
-            if let Some(c) = split_image(node, src) {
+            if let Some(c) = split_image(node, src, format) {
                 out.push(c);
             }
             continue;
@@ -24,11 +48,7 @@ pub fn scan(root: Node<'_>, src: &str, out: &mut Vec<Candidate>) {
             if is_mapping(value) {
                 // Below an image-like key, any mapping with a `repository` is an image
                 // (`image.busybox.repository`).
-                let imageish = key.eq_ignore_ascii_case("image")
-                    || ["Image", "_image", "-image"]
-                        .iter()
-                        .any(|s| key.ends_with(s));
-                stack.push((value, under_image || imageish));
+                stack.push((value, under_image || is_image_key(key)));
             } else {
                 for item in items(value).filter(|i| is_mapping(*i)) {
                     stack.push((item, false));
@@ -36,10 +56,50 @@ pub fn scan(root: Node<'_>, src: &str, out: &mut Vec<Candidate>) {
             }
         }
     }
-    out.sort_by_key(|c| c.span.start);
 }
 
-fn split_image(node: Node<'_>, src: &str) -> Option<Candidate> {
+/// Scalar values of keys that name an image (other than `image`), when they are a
+/// whole reference: a tag or a digest says so (`sidecarImage: busybox:1.36`); a bare
+/// word under such a key may be anything.
+fn named_images(root: Node<'_>, src: &str, format: Format, out: &mut Vec<Candidate>) {
+    let mut stack = vec![(Step::Node(root), false)];
+    while let Some((step, excluded)) = stack.pop() {
+        let mut below = excluded;
+        if let Step::Pair(pair) = step {
+            let key = pair.key().and_then(|k| scalar_text(k, src));
+            // Metadata (`annotations`, `podLabels` …) describes something else.
+            below = excluded
+                || key.is_some_and(|k| {
+                    ["annotations", "labels", "Annotations", "Labels"]
+                        .iter()
+                        .any(|m| k.ends_with(m))
+                });
+            if let Some(key) = key
+                && !below
+                && key != "image"
+                && is_image_key(key)
+                && let Some(span) = pair.value().and_then(scalar_span)
+                && is_whole_reference(&src[span.clone()])
+            {
+                out.push(Candidate::inline(span, format));
+            }
+        }
+        step.children_rev(|c| stack.push((c, below)));
+    }
+}
+
+/// A reference with a tag or digest (or one built from variables), not a file or URL.
+fn is_whole_reference(text: &str) -> bool {
+    if looks_like_file(text) {
+        return false;
+    }
+    matches!(
+        classify(text).0,
+        Status::Mutable | Status::Pinned | Status::Templated
+    ) && text.contains([':', '@'])
+}
+
+fn split_image(node: Node<'_>, src: &str, format: Format) -> Option<Candidate> {
     let text_of = |key: &str| field_text(node, src, key);
     let span = get(node, src, "repository").and_then(value_span)?;
     let repository = &src[span.clone()];
@@ -50,7 +110,8 @@ fn split_image(node: Node<'_>, src: &str) -> Option<Candidate> {
         Some(registry) => format!("{registry}/{repository}"),
         None => repository.to_string(),
     };
-    let tag = text_of("tag");
+    // Some charts call the tag `version`.
+    let tag = text_of("tag").or_else(|| text_of("version"));
     let digest = text_of("digest");
     let text = assemble(&name, tag, digest);
     let fields: Vec<_> = pairs(node, src).collect();
@@ -76,7 +137,7 @@ fn split_image(node: Node<'_>, src: &str) -> Option<Candidate> {
     });
     Some(Candidate {
         span,
-        format: Format::Helm,
+        format,
         text: Some(text),
         pin: PinSite::Field(pin),
         status,
@@ -85,21 +146,15 @@ fn split_image(node: Node<'_>, src: &str) -> Option<Candidate> {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use super::*;
-    use crate::scan::yaml::scan;
+    use crate::scan::testing::{candidates, texts};
 
     #[test]
     fn split_images_with_and_without_digest_fields() {
         let src = "image:\n  registry: docker.io\n  repository: bitnami/nginx\n  tag: 1.25.3\n  digest: \"\"\nmetrics:\n  image:\n    repository: bitnami/exporter\n    tag: \"1.4\"\nsidecars:\n  image:\n    busybox:\n      repository: busybox\n      tag: 1.36\n      digest:\nappImage:\n  repository: acme/app\n  tag: \"\"\nnotanimage:\n  repository: x\nplain:\n  image: redis:7\n";
-        let c = scan(src, Path::new("values.yaml")).unwrap();
-        let texts: Vec<&str> = c
-            .iter()
-            .map(|c| c.text.as_deref().unwrap_or(&src[c.span.clone()]))
-            .collect();
+        let c = candidates(src, "values.yaml");
         assert_eq!(
-            texts,
+            texts(src, &c),
             [
                 "docker.io/bitnami/nginx:1.25.3",
                 "bitnami/exporter:1.4",
@@ -122,5 +177,25 @@ mod tests {
             &src[..src.find("digest:\n").unwrap() + "digest:".len()]
         );
         assert_eq!(c[3].status.as_ref().map(|s| s.0), Some(Status::Templated));
+    }
+
+    #[test]
+    fn keys_that_name_images_and_keys_that_do_not() {
+        let src = "inline_image: docker.io/library/nginx:1.18-alpine\nsidecarImage: busybox:1.36\nkubectl-image: 'bitnami/kubectl:1.29'\nimagePullPolicy: IfNotPresent\nimagePullSecrets: [regcred]\nimageTag: '1.2'\nbareImage: bitnami/kubectl\nbackgroundImage: ./logo.png:1\ncoreImage:\n  registry: docker.io\n  repository: bitnami/harbor-core\n  version: 2.1.3\npinned:\n  - image:\n      repository: bitnami/postgresql\n      tag: 11.5.0@sha256:4762726f1471ef048dd807afdc0e19265e95ffdcc7cb4a34891f680290022809\npodAnnotations:\n  sidecarImage: nope:1\n";
+        let c = candidates(src, "values.yaml");
+        assert_eq!(
+            texts(src, &c),
+            [
+                "docker.io/library/nginx:1.18-alpine",
+                "busybox:1.36",
+                "bitnami/kubectl:1.29",
+                "docker.io/bitnami/harbor-core:2.1.3",
+                "bitnami/postgresql:11.5.0@sha256:4762726f1471ef048dd807afdc0e19265e95ffdcc7cb4a34891f680290022809"
+            ]
+        );
+        assert!(c.iter().all(|c| c.format == Format::Helm));
+        // Only in values: the same keys elsewhere are not read.
+        let other = candidates(src, "settings.yaml");
+        assert!(other.is_empty(), "{other:?}");
     }
 }

@@ -2,7 +2,8 @@
 //! `newTag`, `digest`) describes the image kustomize will write into the manifests:
 //! `newName` (or `name`) with `newTag`. It is pinned by filling in or adding the entry's
 //! `digest:` field, keeping `newTag` for readers. An `images:` key in any other file is
-//! not kustomize.
+//! not kustomize. Flux reads the same entries (a `Kustomization`'s `spec.images`, a
+//! `HelmRelease`'s post-renderer): [`entries`] serves them too.
 
 use super::Candidate;
 use crate::finding::{DigestField, Format, PinSite, Status};
@@ -11,9 +12,13 @@ use crate::yaml::tree::{
 };
 
 pub fn scan(root: Option<Node<'_>>, src: &str, out: &mut Vec<Candidate>) {
-    let Some(images) = root.and_then(|r| get(r, src, "images")) else {
-        return;
-    };
+    if let Some(images) = root.and_then(|r| get(r, src, "images")) {
+        entries(images, src, Format::Kustomize, out);
+    }
+}
+
+/// The entries of an `images:` list, reported as `format`.
+pub fn entries(images: Node<'_>, src: &str, format: Format, out: &mut Vec<Candidate>) {
     for entry in items(images).filter(|e| is_mapping(*e)) {
         let field = |key: &str| get(entry, src, key).and_then(value_span);
         let Some(span) = field("newName")
@@ -33,7 +38,7 @@ pub fn scan(root: Option<Node<'_>>, src: &str, out: &mut Vec<Candidate>) {
         });
         out.push(Candidate {
             span,
-            format: Format::Kustomize,
+            format,
             text: Some(text),
             pin: PinSite::Field(digest_field(entry, src)),
             status,
@@ -41,9 +46,10 @@ pub fn scan(root: Option<Node<'_>>, src: &str, out: &mut Vec<Candidate>) {
     }
 }
 
-/// Where the entry's digest goes: its `digest:` value, or a new `digest:` field after
-/// the entry's last field, indented like the others and with the file's line ending.
-fn digest_field(entry: Node<'_>, src: &str) -> DigestField {
+/// Where a mapping's digest goes: its `digest:` value, or a new `digest:` field after
+/// its last field, indented like the others and with the file's line ending (Flux's
+/// `OCIRepository` `ref:` takes one the same way).
+pub(super) fn digest_field(entry: Node<'_>, src: &str) -> DigestField {
     let fields: Vec<_> = pairs(entry, src).collect();
     if let Some((_, pair, value)) = fields.iter().find(|(k, _, _)| *k == "digest") {
         return match value.and_then(value_span) {

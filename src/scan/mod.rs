@@ -3,21 +3,36 @@
 //! classifies the text at each span, applies inline ignores and computes line and
 //! column. Nothing here touches the network or writes files.
 
+pub mod argocd;
+pub mod azure;
+pub mod bitbucket;
 pub mod circleci;
 pub mod cloudbuild;
 pub mod compose;
+pub mod crossplane;
 pub mod defaults;
 pub mod detect;
 pub mod devcontainer;
 pub mod dockerfile;
+pub mod drone;
+pub mod ecs;
+pub mod embedded;
+pub mod flux;
 pub mod generic;
 pub mod github;
 pub mod gitlab;
 pub mod hcl;
 pub mod helm;
 pub mod jenkinsfile;
+pub mod kbld;
+pub mod kubernetes;
 pub mod kustomize;
 pub mod quadlet;
+pub mod rules;
+pub mod skaffold;
+pub mod tekton;
+#[cfg(test)]
+pub mod testing;
 pub mod variables;
 pub mod yaml;
 pub mod yaml_fallback;
@@ -58,9 +73,31 @@ impl Candidate {
     }
 }
 
+/// Part of a file that was not read while the rest was (a values string that is not
+/// YAML): where it is and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unread {
+    /// Byte offset of what was not read.
+    pub at: usize,
+    pub message: String,
+}
+
+/// One file's findings and the parts of it that were not read.
+#[derive(Debug, Default)]
+pub struct Scanned {
+    pub findings: Vec<Finding>,
+    /// Parts skipped (with their line); the file's other references are in `findings`.
+    pub skipped: Vec<Skipped>,
+}
+
 /// Scan one file's text. Spans are byte offsets into `src`, which is the whole file
 /// (a UTF-8 byte-order mark included).
 pub fn scan_source(path: &Path, src: &str, kind: FileKind) -> Result<Vec<Finding>, Skipped> {
+    scan_file(path, src, kind).map(|s| s.findings)
+}
+
+/// Scan one file's text, keeping the parts that were not read (see [`Scanned`]).
+pub fn scan_file(path: &Path, src: &str, kind: FileKind) -> Result<Scanned, Skipped> {
     let bom = if src.starts_with('\u{feff}') { 3 } else { 0 };
     let body = &src[bom..];
     let refused = |line: usize, message: String| Skipped {
@@ -68,24 +105,32 @@ pub fn scan_source(path: &Path, src: &str, kind: FileKind) -> Result<Vec<Finding
         line: Some(line),
         message,
     };
-    let mut candidates = match kind {
-        FileKind::Dockerfile => dockerfile::candidates(body),
-        FileKind::MaybeDockerfile if detect::looks_like_dockerfile(body) => {
-            dockerfile::candidates(body)
-        }
-        FileKind::MaybeDockerfile => Vec::new(),
-        FileKind::Jsonc => devcontainer::scan(body),
-        FileKind::Quadlet => quadlet::scan(body).map_err(|(l, m)| refused(l, m))?,
-        FileKind::Hcl(dialect) => hcl::scan(body, path, dialect).map_err(|(l, m)| refused(l, m))?,
-        FileKind::HclJson(dialect) => {
-            hcl::scan_json(body, path, dialect).map_err(|(l, m)| refused(l, m))?
-        }
-        FileKind::Jenkinsfile => jenkinsfile::scan(body),
-        FileKind::Yaml | FileKind::Json => yaml::scan(body, path).map_err(|e| Skipped {
+    let yaml_as = |flavor: detect::Flavor| {
+        yaml::read(body, path, flavor).map_err(|e| Skipped {
             path: path.to_path_buf(),
             line: Some(e.line),
             message: e.message,
-        })?,
+        })
+    };
+    // Only YAML has parts that can be left unread while the rest is read.
+    let whole = |found: Vec<Candidate>| (found, Vec::new());
+    let (mut candidates, unread) = match kind {
+        FileKind::Yaml | FileKind::Json => yaml_as(detect::Flavor::from_path(path))?,
+        FileKind::GitlabInclude => yaml_as(detect::Flavor::GitlabCi)?,
+        FileKind::Dockerfile => whole(dockerfile::candidates(body)),
+        FileKind::MaybeDockerfile if detect::looks_like_dockerfile(body) => {
+            whole(dockerfile::candidates(body))
+        }
+        FileKind::MaybeDockerfile => whole(Vec::new()),
+        FileKind::Jsonc => whole(devcontainer::scan(body)),
+        FileKind::Quadlet => whole(quadlet::scan(body).map_err(|(l, m)| refused(l, m))?),
+        FileKind::Hcl(dialect) => {
+            whole(hcl::scan(body, path, dialect).map_err(|(l, m)| refused(l, m))?)
+        }
+        FileKind::HclJson(dialect) => {
+            whole(hcl::scan_json(body, path, dialect).map_err(|(l, m)| refused(l, m))?)
+        }
+        FileKind::Jenkinsfile => whole(jenkinsfile::scan(body)),
     };
     candidates.sort_by_key(|c| (c.span.start, c.span.end));
     candidates.dedup_by(|a, b| a.span == b.span);
@@ -134,7 +179,15 @@ pub fn scan_source(path: &Path, src: &str, kind: FileKind) -> Result<Vec<Finding
             note,
         });
     }
-    Ok(findings)
+    let skipped = unread
+        .into_iter()
+        .map(|u| Skipped {
+            path: path.to_path_buf(),
+            line: Some(lines.position(src, u.at + bom).0),
+            message: u.message,
+        })
+        .collect();
+    Ok(Scanned { findings, skipped })
 }
 
 /// Turns byte offsets into lines by counting line breaks forward from the previous

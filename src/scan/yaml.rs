@@ -5,11 +5,9 @@
 
 use std::path::Path;
 
-use super::Candidate;
-use super::detect::{Flavor, document_format, is_workflow};
-use super::generic::{EXCLUDED_PARENTS, image_fields};
-use crate::finding::Format;
-use crate::yaml::{self, MAX_DEPTH, YamlError, tree::Tree};
+use super::detect::Flavor;
+use super::{Candidate, Unread};
+use crate::yaml::{self, MAX_DEPTH, YamlError};
 
 /// Why a file was not scanned.
 #[derive(Debug, Clone)]
@@ -21,25 +19,47 @@ pub struct Refused {
 
 /// Find the image references in a YAML (or JSON) text read from `path`.
 pub fn scan(src: &str, path: &Path) -> Result<Vec<Candidate>, Refused> {
-    let flavor = Flavor::from_path(path);
-    // Cheap prefilter: a plain YAML file that never says `image` has no image field
-    // (CI formats name images under other keys too).
-    if flavor == Flavor::Plain && !src.contains("image") {
-        return Ok(Vec::new());
+    read(src, path, Flavor::from_path(path)).map(|(found, _)| found)
+}
+
+/// Find the image references in a YAML (or JSON) text read from `path` with the rules
+/// of `flavor`, and the parts of it that could not be read (the rest was).
+pub fn read(
+    src: &str,
+    path: &Path,
+    flavor: Flavor,
+) -> Result<(Vec<Candidate>, Vec<Unread>), Refused> {
+    // Cheap prefilter: a plain YAML file that names no image, bundle, package or OCI
+    // URL has no image field (CI formats name images under other keys too).
+    if flavor == Flavor::Plain && !mentions_images(src) {
+        return Ok((Vec::new(), Vec::new()));
     }
     let mut out = Vec::new();
+    let mut unread = Vec::new();
     let read = {
-        let out = std::cell::RefCell::new(&mut out);
-        yaml::read_each(src, &mut || out.borrow_mut().clear(), &mut |tree| {
-            scan_tree(tree, src, flavor, &mut out.borrow_mut())
-        })
+        let found = std::cell::RefCell::new((&mut out, &mut unread));
+        yaml::read_each(
+            src,
+            &mut || {
+                let mut f = found.borrow_mut();
+                f.0.clear();
+                f.1.clear();
+            },
+            &mut |tree| {
+                let mut f = found.borrow_mut();
+                let (out, unread) = &mut *f;
+                for root in tree.documents() {
+                    super::rules::apply(root, src, path, flavor, out, unread);
+                }
+            },
+        )
     };
     match read {
-        Ok(()) => Ok(out),
+        Ok(()) => Ok((out, unread)),
         Err(YamlError::Syntax { line }) => {
             // Valid YAML the grammar cannot read still gets the generic rule.
             if let Some(found) = super::yaml_fallback::scan(src) {
-                return Ok(found);
+                return Ok((found, Vec::new()));
             }
             Err(Refused {
                 line,
@@ -58,44 +78,20 @@ pub fn scan(src: &str, path: &Path) -> Result<Vec<Candidate>, Refused> {
     }
 }
 
-/// Apply the generic rule and the file's format rules to every document.
-fn scan_tree(tree: &Tree, src: &str, flavor: Flavor, out: &mut Vec<Candidate>) {
-    for root in tree.documents() {
-        // A workflow outside `.github/workflows/` (a template, a test fixture) still
-        // says what it is: top-level `on` and `jobs`.
-        let flavor = match flavor {
-            Flavor::Plain if is_workflow(root, src) => Flavor::GithubWorkflow,
-            f => f,
-        };
-        let format = flavor
-            .format()
-            .unwrap_or_else(|| document_format(root, src));
-        let excluded: &[&str] = match flavor {
-            Flavor::Circleci => &super::circleci::EXCLUDED_PARENTS,
-            _ => &EXCLUDED_PARENTS,
-        };
-        let mut found = Vec::new();
-        image_fields(root, src, format, excluded, &mut found);
-        match flavor {
-            Flavor::GithubWorkflow => super::github::workflow(Some(root), src, &mut found),
-            Flavor::GithubAction => super::github::action(Some(root), src, &mut found),
-            Flavor::GitlabCi => super::gitlab::scan(root, src, &mut found),
-            Flavor::CloudBuild => super::cloudbuild::scan(Some(root), src, &mut found),
-            Flavor::Kustomization => super::kustomize::scan(Some(root), src, &mut found),
-            Flavor::HelmValues => super::helm::scan(root, src, &mut found),
-            Flavor::Circleci => {}
-            Flavor::Plain | Flavor::Compose => {}
-        }
-        if format == Format::Compose {
-            super::compose::mark_build_outputs(Some(root), src, &mut found);
-        }
-        out.extend(found);
-    }
+/// Whether a text says `image` (any case: CloudFormation writes `Image`), `bundle`
+/// (Tekton), `package` (Crossplane) or `oci://` (Flux): every word a plain YAML file's
+/// rules look for.
+fn mentions_images(src: &str) -> bool {
+    let b = src.as_bytes();
+    [&b"mage"[..], b"bundle", b"package", b"oci://"]
+        .iter()
+        .any(|word| memchr::memmem::find(b, word).is_some())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::finding::Format;
 
     fn texts(src: &str) -> Vec<(&str, Format)> {
         scan(src, Path::new("t.yaml"))
