@@ -254,8 +254,7 @@ fn verify_rescan(
     ignore: &ImageFilter,
 ) -> Result<(), String> {
     let path = report::display_path(&file.path);
-    let kind = scan::kind_for(file.scan_path()).unwrap_or_else(|| scan::sniff_kind(new));
-    let mut after = scan::scan_source(file.scan_path(), new, kind)
+    let mut after = scan::scan_source(file.scan_path(), new, file.kind)
         .map_err(|e| format!("{path}: edited text no longer parses ({e}); not written"))?;
     after.retain(|f| !ignore.matches(f));
     let pinned = |fs: &mut dyn Iterator<Item = Status>| fs.filter(|s| *s == Status::Pinned).count();

@@ -101,10 +101,10 @@ impl Stream {
             Ok(s) => s,
             Err(s) => return self.skipped(s.line, s.message),
         };
-        let kind = scan::kind_for(&self.scanned_as);
+        let kind = scan::kind_for(&self.scanned_as).unwrap_or_else(|| scan::sniff_kind(&source));
         let (findings, skipped) =
             match walk::scan_text(&self.shown, &self.scanned_as, &source, kind, settings) {
-                Ok(findings) => (findings, Vec::new()),
+                Ok(scanned) => (scanned.findings, scanned.skipped),
                 // Kept all the same: `--keep-going` passes it on as it was.
                 Err(skipped) => (Vec::new(), vec![skipped]),
             };
@@ -113,6 +113,7 @@ impl Stream {
                 path: self.shown.clone(),
                 findings,
                 source: Some(source),
+                kind,
                 scanned_as: Some(self.scanned_as.clone()),
             }],
             skipped,

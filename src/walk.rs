@@ -2,12 +2,17 @@
 //! honouring `.gitignore`, `.ignore` and `.imagepinignore` and looking inside hidden
 //! folders such as `.github` (never `.git`). Git's ignore files count as git counts
 //! them: only inside a repository, from its root down (a `.gitignore` above the
-//! repository, such as one in a home directory, never hides it). Each file is read once
-//! and scanned on the walker's thread; the caller receives scanned files in path order.
+//! repository, such as one in a home directory, never hides it). The walk first lists
+//! the files; a pre-pass then learns what one file says about others (which files
+//! GitLab CI pipelines include: [`gitlab`]); then every file is read once and scanned,
+//! in parallel. The caller receives scanned files in path order.
+
+mod gitlab;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ignore::{WalkBuilder, WalkState};
 
@@ -23,6 +28,8 @@ pub struct ScannedFile {
     pub path: PathBuf,
     pub findings: Vec<Finding>,
     pub source: Option<String>,
+    /// How the text was read (a re-scan of edited text must read it the same way).
+    pub kind: FileKind,
     /// The name the text was scanned as, when it is not `path` (stdin read as if it
     /// were a file of that name): it decides the reader and the rules.
     pub scanned_as: Option<PathBuf>,
@@ -33,6 +40,14 @@ impl ScannedFile {
     pub fn scan_path(&self) -> &Path {
         self.scanned_as.as_deref().unwrap_or(&self.path)
     }
+}
+
+/// A file the walk found, not yet read.
+struct Entry {
+    path: PathBuf,
+    /// From its name; `None` for a file named on the command line whose name says
+    /// nothing (its content decides).
+    kind: Option<FileKind>,
 }
 
 /// What a walk produced.
@@ -66,6 +81,7 @@ pub fn scan_paths(
         })
         .collect();
     let exclude = settings.exclude.clone();
+    let filter_roots = real_roots.clone();
     builder
         .hidden(false)
         // Git's ignore rules apply inside a repository only, and those above its root
@@ -74,13 +90,14 @@ pub fn scan_paths(
         .add_custom_ignore_filename(".imagepinignore")
         .filter_entry(move |e| {
             e.file_name() != ".git"
-                && !exclude
-                    .as_ref()
-                    .is_some_and(|x| e.depth() > 0 && x.matches(&real_path(&real_roots, e.path())))
+                && !exclude.as_ref().is_some_and(|x| {
+                    e.depth() > 0 && x.matches(&real_path(&filter_roots, e.path()))
+                })
         });
     // Paths given twice, or a file inside a directory also given, are read once.
     let overlapping = roots.len() > 1;
     let seen: Mutex<HashSet<PathBuf>> = Mutex::default();
+    let entries: Mutex<Vec<Entry>> = Mutex::default();
     builder.build_parallel().run(|| {
         Box::new(|entry| {
             let entry = match entry {
@@ -105,21 +122,84 @@ pub fn scan_paths(
                 }
             }
             let kind = scan::kind_for(path);
-            if kind.is_none() && !explicit {
-                return WalkState::Continue;
-            }
-            match scan_file(path, kind, settings, keep_source) {
-                Ok(Some(file)) => lock(&result).files.push(file),
-                Ok(None) => {}
-                Err(skip) => lock(&result).skipped.push(skip),
+            if kind.is_some() || explicit {
+                let mut entries = entries.lock().unwrap_or_else(|p| p.into_inner());
+                entries.push(Entry {
+                    path: path.to_path_buf(),
+                    kind,
+                });
             }
             WalkState::Continue
         })
     });
+    let mut entries = entries.into_inner().unwrap_or_else(|p| p.into_inner());
+    read_as_included(&mut entries, &real_roots);
+    scan_entries(&entries, settings, keep_source, &result);
     let mut scan = result.into_inner().unwrap_or_else(|p| p.into_inner());
     scan.files.sort_by(|a, b| a.path.cmp(&b.path));
     scan.skipped.sort_by(|a, b| a.path.cmp(&b.path));
     scan
+}
+
+/// YAML files a GitLab CI pipeline includes are read with the GitLab rules.
+fn read_as_included(entries: &mut [Entry], roots: &[(PathBuf, PathBuf)]) {
+    let mut pipelines: Vec<PathBuf> = roots
+        .iter()
+        .filter_map(|(_, real)| gitlab::repository_pipeline(real))
+        .collect();
+    let mut yaml = Vec::new();
+    for e in entries.iter() {
+        let real = real_path(roots, &e.path);
+        if e.path.file_name().is_some_and(|n| n == ".gitlab-ci.yml") {
+            pipelines.push(real);
+        } else if e.kind == Some(FileKind::Yaml) {
+            yaml.push(real);
+        }
+    }
+    if pipelines.is_empty() {
+        return;
+    }
+    pipelines.sort();
+    pipelines.dedup();
+    let included = gitlab::included(&pipelines, &yaml);
+    for e in entries
+        .iter_mut()
+        .filter(|e| e.kind == Some(FileKind::Yaml))
+    {
+        if included.contains(&real_path(roots, &e.path)) {
+            e.kind = Some(FileKind::GitlabInclude);
+        }
+    }
+}
+
+/// Read and scan every entry, on as many threads as the walk used.
+fn scan_entries(
+    entries: &[Entry],
+    settings: &ScanSettings,
+    keep_source: &(dyn Fn(&[Finding]) -> bool + Sync),
+    result: &Mutex<Scan>,
+) {
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(12)
+        .min(entries.len().max(1));
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                while let Some(e) = entries.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    match scan_file(&e.path, e.kind, settings, keep_source) {
+                        Ok((file, skipped)) => {
+                            let mut r = lock(result);
+                            r.files.extend(file);
+                            r.skipped.extend(skipped);
+                        }
+                        Err(skip) => lock(result).skipped.push(skip),
+                    }
+                }
+            });
+        }
+    });
 }
 
 /// Where a walked path really is: its root's real location joined with the rest.
@@ -142,30 +222,34 @@ fn push_skip(m: &Mutex<Scan>, path: PathBuf, line: Option<usize>, message: Strin
     });
 }
 
-/// Read and scan one file. `Ok(None)`: nothing to report (no references).
+/// Read and scan one file: the file (`None` when it has nothing to report) and the
+/// parts of it that were not read.
 fn scan_file(
     path: &Path,
     kind: Option<FileKind>,
     settings: &ScanSettings,
     keep_source: &(dyn Fn(&[Finding]) -> bool + Sync),
-) -> Result<Option<ScannedFile>, Skipped> {
+) -> Result<(Option<ScannedFile>, Vec<Skipped>), Skipped> {
     let bytes = std::fs::read(path).map_err(|e| Skipped {
         path: path.to_path_buf(),
         line: None,
         message: format!("cannot read: {e}"),
     })?;
     let source = text(path, bytes)?;
-    let findings = scan_text(path, path, &source, kind, settings)?;
+    let kind = kind.unwrap_or_else(|| scan::sniff_kind(&source));
+    let scan::Scanned { findings, skipped } = scan_text(path, path, &source, kind, settings)?;
     if findings.is_empty() {
-        return Ok(None);
+        return Ok((None, skipped));
     }
     let source = keep_source(&findings).then_some(source);
-    Ok(Some(ScannedFile {
+    let file = ScannedFile {
         path: path.to_path_buf(),
         findings,
         source,
+        kind,
         scanned_as: None,
-    }))
+    };
+    Ok((Some(file), skipped))
 }
 
 /// The text of a file's bytes; binary files and text that is not UTF-8 are skipped
@@ -189,26 +273,26 @@ pub fn text(path: &Path, bytes: Vec<u8>) -> Result<String, Skipped> {
     })
 }
 
-/// Scan a text read as if it were the file `scanned_as` (its name decides the reader,
-/// unless `kind` is known, and the rules); findings and skips name `path`. Ignored
-/// images are left out.
+/// Scan a text read as `kind` as if it were the file `scanned_as` (its name decides the
+/// rules); findings and skips name `path`. Ignored images are left out.
 pub fn scan_text(
     path: &Path,
     scanned_as: &Path,
     source: &str,
-    kind: Option<FileKind>,
+    kind: FileKind,
     settings: &ScanSettings,
-) -> Result<Vec<Finding>, Skipped> {
-    let kind = kind.unwrap_or_else(|| scan::sniff_kind(source));
-    let mut findings = scan::scan_source(scanned_as, source, kind).map_err(|mut s| {
+) -> Result<scan::Scanned, Skipped> {
+    let named = |mut s: Skipped| {
         s.path = path.to_path_buf();
         s
-    })?;
-    findings.retain(|f| !settings.ignore.matches(f));
+    };
+    let mut scanned = scan::scan_file(scanned_as, source, kind).map_err(named)?;
+    scanned.findings.retain(|f| !settings.ignore.matches(f));
     if scanned_as != path {
-        for f in &mut findings {
+        for f in &mut scanned.findings {
             f.path = path.to_path_buf();
         }
+        scanned.skipped = scanned.skipped.into_iter().map(named).collect();
     }
-    Ok(findings)
+    Ok(scanned)
 }
