@@ -205,15 +205,15 @@ fn check_over_the_real_world_corpus_neither_panics_nor_errors() {
         let line = f["line"].as_u64().expect("line") as usize;
         let reference = f["reference"].as_str().expect("reference");
         let src_line = text.lines().nth(line - 1).expect("line exists");
-        // Kustomize and Helm references are assembled from fields: the line holds the
-        // image's name. A reference made of variable defaults is what they make; its
-        // note starts with the text as written.
+        // Kustomize and Helm references (also in Flux and Argo CD resources) are
+        // assembled from fields: the line holds the image's name. A reference made of
+        // variable defaults is what they make; its note starts with the text as written.
         let from_defaults = f["note"]
             .as_str()
             .and_then(|n| n.strip_prefix('`')?.split('`').next());
         let written = match f["format"].as_str() {
             _ if from_defaults.is_some() => from_defaults.unwrap_or(reference),
-            Some("kustomize" | "helm") => reference
+            Some("kustomize" | "helm" | "flux" | "argo-cd") => reference
                 .split(['@', ':'])
                 .next()
                 .and_then(|name| name.rsplit('/').next())

@@ -36,6 +36,7 @@ pub fn seed() -> Seeded {
         ("ghcr.io/acme/tools", "1"),
         ("docker/dockerfile", "1"),
         ("library/node", "20"),
+        ("library/node", "18"),
         ("library/debian", "12"),
         ("library/ruby", "3.3"),
         ("library/docker", "24-dind"),
@@ -47,6 +48,11 @@ pub fn seed() -> Seeded {
         ("bitnami/exporter", "1.4"),
         ("mcr.microsoft.com/devcontainers/go", "1-1.22"),
         ("acme/app", "1.0"),
+        ("xpkg.upbound.io/crossplane-contrib/provider-nop", "v0.2.0"),
+        (
+            "xpkg.upbound.io/crossplane-contrib/function-patch-and-transform",
+            "v0.7.0",
+        ),
     ] {
         let d = registry.push_image(repo, tag, &format!("{repo}:{tag}"));
         digests.insert(format!("{repo}:{tag}"), d);
@@ -80,7 +86,7 @@ impl Seeded {
     pub fn mirror_args(&self) -> Vec<String> {
         let url = self.registry.url();
         let mut args = vec!["--mirror".to_string(), format!("docker.io={url}")];
-        for host in ["ghcr.io", "gcr.io", "mcr.microsoft.com"] {
+        for host in ["ghcr.io", "gcr.io", "mcr.microsoft.com", "xpkg.upbound.io"] {
             args.push("--mirror".into());
             args.push(format!("{host}={url}/{host}"));
         }
