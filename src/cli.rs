@@ -175,6 +175,10 @@ struct UpdateArgs {
     /// not be (exit 1 all the same). Without it, nothing is written then.
     #[arg(long)]
     keep_going: bool,
+    /// Re-pin pins whose digest no longer exists to this platform's manifest of their
+    /// tag (os/arch[/variant]) instead of its index. Other pins keep their own platform.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    platform: Option<String>,
     #[command(flatten)]
     registry: RegistryArgs,
 }
@@ -279,12 +283,7 @@ fn run(cli: Cli) -> Result<Outcome, RunError> {
             let (input, file, scan) = args.scan.load()?;
             keep_going_needs_stdin(args.keep_going, &input)?;
             let settings = args.registry.settings(&file)?;
-            let platform = args
-                .platform
-                .as_deref()
-                .map(Platform::parse)
-                .transpose()
-                .map_err(RunError::Usage)?;
+            let platform = platform(args.platform.as_deref())?;
             let from_lock = args
                 .from_lock
                 .as_deref()
@@ -315,6 +314,7 @@ fn run(cli: Cli) -> Result<Outcome, RunError> {
                 commit: args.commit,
                 message_file: args.message_file,
             };
+            let platform = platform(args.platform.as_deref())?;
             let mode = mode(args.diff, args.dry_run);
             commands::update::run(
                 &input,
@@ -324,6 +324,7 @@ fn run(cli: Cli) -> Result<Outcome, RunError> {
                 &settings,
                 &recording,
                 args.keep_going,
+                platform.as_ref(),
             )
         }
         Command::Verify(args) => {
@@ -341,6 +342,13 @@ fn run(cli: Cli) -> Result<Outcome, RunError> {
             Ok(Outcome::Clean)
         }
     }
+}
+
+/// `--platform OS/ARCH[/VARIANT]`, checked.
+fn platform(text: Option<&str>) -> Result<Option<Platform>, RunError> {
+    text.map(Platform::parse)
+        .transpose()
+        .map_err(RunError::Usage)
 }
 
 /// A diff is text: it cannot share stdout with JSON, SARIF or annotations.

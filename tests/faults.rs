@@ -2,7 +2,8 @@
 //! real registry: rate limits are waited out with `HEAD`s only (a `GET` counts against
 //! Docker Hub's pull limit), 5xx and dropped connections are retried, slow answers time
 //! out cleanly, a `HEAD` without a digest falls back to one `GET` whose body is hashed,
-//! and a body that does not match its digest is refused.
+//! a body cut off by a dropped connection is fetched again, and a body that does not
+//! match its digest, or is not a manifest at all, is refused.
 
 mod support;
 
@@ -139,6 +140,65 @@ fn a_body_that_does_not_match_its_digest_is_refused() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("hashes to"), "{}", stderr(&o));
     c.assert_untouched();
+}
+
+#[test]
+fn a_connection_dropped_in_the_middle_of_a_body_is_retried() {
+    let c = case();
+    let proxy = c.proxy(vec![(Fault::StripDigest, 1), (Fault::TruncateBody, 1)]);
+    let o = fix(&proxy, c.tree.path(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    c.assert_pinned();
+    assert_eq!(
+        proxy.manifest_requests("GET"),
+        2,
+        "the cut-off GET, then one more"
+    );
+    assert!(stderr(&o).contains("1 retried"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_200_answer_that_is_not_a_manifest_is_never_pinned() {
+    // A HEAD without a digest, then a login page where the manifest should be.
+    let c = case();
+    let page = b"<!DOCTYPE html><html><title>Sign in to continue</title></html>".to_vec();
+    let proxy = c.proxy(vec![
+        (Fault::StripDigest, 1),
+        (
+            Fault::Canned(
+                200,
+                "Content-Type: text/html; charset=utf-8\r\n".into(),
+                page,
+            ),
+            1,
+        ),
+    ]);
+    let o = fix(&proxy, c.tree.path(), &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    c.assert_untouched();
+    let err = stderr(&o);
+    assert!(err.contains("Dockerfile:1:6: nginx:1.25"), "{err}");
+    assert!(
+        err.contains("answered 200 with Content-Type text/html (62 bytes), not an image manifest"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_manifest_under_a_generic_content_type_is_read_from_its_json() {
+    // Some servers answer `application/json`: the body says what it is.
+    let c = case();
+    let body = c._reg.manifest_body("library/nginx", "1.25");
+    let proxy = c.proxy(vec![
+        (Fault::StripDigest, 1),
+        (
+            Fault::Canned(200, "Content-Type: application/json\r\n".into(), body),
+            1,
+        ),
+    ]);
+    let o = fix(&proxy, c.tree.path(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    c.assert_pinned();
 }
 
 #[test]

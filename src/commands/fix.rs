@@ -14,8 +14,8 @@ use crate::config::{RegistrySettings, ScanSettings};
 use crate::error::RunError;
 use crate::finding::{DigestField, Finding, PinSite};
 use crate::lock::{Lock, Record};
-use crate::registry::platform::{self, Platform};
-use crate::registry::{RegistryError, Resolutions, Target};
+use crate::registry::platform::Platform;
+use crate::registry::{RegistryError, Resolutions, Resolved, Target, pins};
 use crate::report::{self, Action, Command, OutputFormat, Row};
 use crate::rewrite::Edit;
 use crate::walk::ScannedFile;
@@ -66,35 +66,20 @@ pub fn pin_edit(f: &Finding, digest: &str) -> Result<(Edit, String), String> {
     }
 }
 
-/// Narrow multi-arch answers to one platform's manifest (`--platform`).
-async fn narrow_to_platform(session: &Session, results: &mut Resolutions, platform: &Platform) {
-    for (target, result) in results.iter_mut() {
-        let index_digest = match result {
-            Ok(head) if platform::is_index(head.media_type.as_deref()) => head.digest.clone(),
-            _ => continue,
-        };
-        let ep = session.resolver.endpoint(&target.registry);
-        *result = match session
-            .client
-            .manifest(&ep, &target.repository, &index_digest)
-            .await
-        {
-            Ok((body, _)) => match platform::pick(&body, platform) {
-                Ok(Some(child)) => Ok(crate::registry::Resolved {
-                    digest: child,
-                    media_type: None,
-                }),
-                Ok(None) => Err(RegistryError::NotFound {
-                    registry: target.registry.clone(),
-                    what: format!("{target} for platform {platform}"),
-                }),
-                Err(message) => Err(RegistryError::Protocol {
-                    registry: target.registry.clone(),
-                    message,
-                }),
-            },
-            Err(e) => Err(e),
-        };
+/// Look every target up: the digest its tag points to, or with `--platform`, that
+/// platform's manifest of it. `answered` hears of each lookup as it ends.
+async fn look_up(
+    session: &Session,
+    targets: Vec<Target>,
+    platform: Option<&Platform>,
+    answered: &mut dyn FnMut(&Target, &Result<Resolved, RegistryError>),
+) -> Resolutions {
+    match platform {
+        None => session.resolver.resolve_each(targets, answered).await,
+        Some(p) => {
+            let lookup = |cx, target| pins::for_platform(cx, target, p.clone());
+            session.resolver.each(targets, lookup, answered).await
+        }
     }
 }
 
@@ -145,13 +130,7 @@ pub fn run(
     let stdin = input.is_stdin();
     let lookup_all = |targets: Vec<Target>| match (opts.from_lock, &session) {
         (Some(lock), _) => lock.resolve_each(targets, platform, &mut |_, _| {}),
-        (None, Some(s)) => s.block_on(async {
-            let mut results = s.resolver.resolve_all(targets).await;
-            if let Some(p) = platform {
-                narrow_to_platform(s, &mut results, p).await;
-            }
-            results
-        }),
+        (None, Some(s)) => s.block_on(look_up(s, targets, platform, &mut |_, _| {})),
         (None, None) => HashMap::new(),
     };
     let to_stream = stream::rows_to_stderr(input, mode);
@@ -177,11 +156,11 @@ pub fn run(
         }
         // Writing with every answer final: each file is written as soon as its
         // lookups are answered, while the rest are still in flight.
-        Some(s) if mode == Mode::Write && platform.is_none() => carry_out_as_answered(
+        Some(s) if mode == Mode::Write => carry_out_as_answered(
             &scan.files,
             &apply,
             needed,
-            |answered| s.block_on(s.resolver.resolve_each(targets, answered)),
+            |answered| s.block_on(look_up(s, targets, platform, answered)),
             |file, results| plan_file(file, results, stdin),
         ),
         _ => {

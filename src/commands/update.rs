@@ -1,8 +1,11 @@
 //! `imagepin update`: for every `name:tag@digest` pin, resolve the tag again; where it
 //! now points elsewhere, replace only the digest. A pin of one platform's manifest (made
 //! with `--platform`, or by hand) stays a pin of that platform: the matching entry of the
-//! tag's new index is taken, never the index itself. Digest-only pins have no tag to
-//! follow; unpinned references are left to `fix`. `--commit` records the change in git.
+//! tag's new index is taken, never the index itself, nor another platform's image. A pin
+//! whose digest is gone is re-pinned to what the tag points to now. Each unique pin is
+//! one lookup on the resolver's concurrent path ([`crate::registry::pins::follow`]).
+//! Digest-only pins have no tag to follow; unpinned references are left to `fix`.
+//! `--commit` records the change in git.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -12,8 +15,9 @@ use crate::apply::{Apply, Mode, Planned, carry_out_all, count};
 use crate::config::{RegistrySettings, ScanSettings};
 use crate::error::RunError;
 use crate::finding::{DigestField, Finding, PinSite, Status};
-use crate::registry::platform;
-use crate::registry::{Endpoint, RegistryError, Target};
+use crate::registry::RegistryError;
+use crate::registry::pins::{self, Move, Pin};
+use crate::registry::platform::Platform;
 use crate::report::{self, Action, Command, OutputFormat, Row, short_digest};
 use crate::rewrite::Edit;
 use crate::walk::ScannedFile;
@@ -29,19 +33,15 @@ pub struct Recording {
     pub message_file: Option<PathBuf>,
 }
 
-/// A pin `update` can follow: its tag target and its current digest.
-fn followed(f: &Finding) -> Option<(Target, String)> {
+/// A pin `update` can follow: one with a tag.
+fn followed(f: &Finding) -> Option<Pin> {
     let r = f.reference.as_ref()?;
-    let digest = r.digest.clone()?;
-    let tag = r.tag.clone()?;
-    Some((
-        Target {
-            registry: r.registry.clone(),
-            repository: r.repository.clone(),
-            reference: tag,
-        },
-        digest,
-    ))
+    Some(Pin {
+        registry: r.registry.clone(),
+        repository: r.repository.clone(),
+        tag: Some(r.tag.clone()?),
+        digest: r.digest.clone()?,
+    })
 }
 
 /// The edit replacing a pin's digest.
@@ -60,48 +60,9 @@ fn digest_edit(f: &Finding, digest: &str) -> Option<Edit> {
     })
 }
 
-/// The digest a pin should move to, given what its tag resolves to now.
-async fn repin(
-    session: &Session,
-    ep: &Endpoint,
-    target: &Target,
-    old: &str,
-    new: &crate::registry::Resolved,
-) -> Result<String, RegistryError> {
-    if new.digest == old || !platform::is_index(new.media_type.as_deref()) {
-        return Ok(new.digest.clone());
-    }
-    let client = &session.client;
-    let protocol = |message: String| RegistryError::Protocol {
-        registry: target.registry.clone(),
-        message,
-    };
-    let old_head = match client.head_manifest(ep, &target.repository, old).await {
-        Ok(h) => h,
-        Err(RegistryError::NotFound { .. }) => {
-            return Err(protocol(format!(
-                "the pinned {} no longer exists, so whether it pinned one platform cannot be told; remove the digest and run `imagepin fix`",
-                short_digest(old)
-            )));
-        }
-        Err(e) => return Err(e),
-    };
-    if platform::is_index(old_head.media_type.as_deref()) {
-        return Ok(new.digest.clone());
-    }
-    // A platform pin: find its platform from its config, then that entry in the new index.
-    let (manifest, _) = client.manifest(ep, &target.repository, old).await?;
-    let config = platform::config_digest(&manifest).map_err(protocol)?;
-    let blob = client.blob(ep, &target.repository, &config).await?;
-    let wanted = platform::config_platform(&blob).map_err(protocol)?;
-    let (index, _) = client.manifest(ep, &target.repository, &new.digest).await?;
-    platform::pick(&index, &wanted)
-        .map_err(protocol)?
-        .ok_or_else(|| protocol(format!("{target} no longer has a {wanted} image")))
-}
-
 /// `keep_going`: from stdin, write the stream even when some pins could not be
-/// followed.
+/// followed. `platform`: where pins whose digest is gone go.
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     input: &Input,
     scan_settings: &ScanSettings,
@@ -110,6 +71,7 @@ pub fn run(
     settings: &RegistrySettings,
     recording: &Recording,
     keep_going: bool,
+    platform: Option<&Platform>,
 ) -> Result<Outcome, RunError> {
     // Every precondition of recording the change is checked before anything is written.
     if recording.commit {
@@ -124,34 +86,17 @@ pub fn run(
     });
     let unread = input.report_skipped(&scan.skipped);
     let findings = || scan.files.iter().flat_map(|f| f.findings.iter());
-    let mut pins: Vec<(Target, String)> = findings().filter_map(followed).collect();
-    pins.sort();
-    pins.dedup();
+    let pins: Vec<Pin> = findings().filter_map(followed).collect();
 
     let session = (!pins.is_empty())
         .then(|| Session::new(settings))
         .transpose()?;
-    let moves: HashMap<(Target, String), Result<String, RegistryError>> = match &session {
+    let moves: HashMap<Pin, Result<Move, RegistryError>> = match &session {
         None => HashMap::new(),
-        Some(s) => s.block_on(async {
-            let tags = s
-                .resolver
-                .resolve_all(pins.iter().map(|(t, _)| t.clone()))
-                .await;
-            let mut moves = HashMap::new();
-            for (target, old) in &pins {
-                let result = match tags.get(target) {
-                    Some(Ok(new)) => {
-                        let ep = s.resolver.endpoint(&target.registry);
-                        repin(s, &ep, target, old, new).await
-                    }
-                    Some(Err(e)) => Err(e.clone()),
-                    None => continue,
-                };
-                moves.insert((target.clone(), old.clone()), result);
-            }
-            moves
-        }),
+        Some(s) => {
+            let follow = |cx, pin| pins::follow(cx, pin, platform.cloned());
+            s.block_on(s.resolver.each(pins, follow, &mut |_, _| {}))
+        }
     };
 
     let apply = Apply {
@@ -196,6 +141,25 @@ pub fn run(
         super::print(Command::Update, &done.0, format, false, mode == Mode::Diff)?;
         done
     };
+    for row in rows
+        .iter()
+        .filter(|r| matches!(r.action, Action::Updated | Action::WouldUpdate))
+    {
+        let f = row.finding;
+        if let Some(Ok(Move {
+            warning: Some(warning),
+            ..
+        })) = followed(f).and_then(|p| moves.get(&p))
+        {
+            report::warning(&format!(
+                "{}:{}:{}: {}: {warning}",
+                report::display_path(&f.path),
+                f.line,
+                f.column,
+                f.text
+            ));
+        }
+    }
 
     let count = |a: &[Action]| count(&rows, a);
     let updated = count(if mode == Mode::Write {
@@ -283,13 +247,13 @@ fn ensure_writable_dir(path: &std::path::Path) -> Result<(), RunError> {
 /// One row per followed pin, with the edit that moves it.
 fn plan_file<'a>(
     file: &'a ScannedFile,
-    moves: &HashMap<(Target, String), Result<String, RegistryError>>,
+    moves: &HashMap<Pin, Result<Move, RegistryError>>,
 ) -> Vec<Planned<'a>> {
     let mut planned = Vec::new();
     for f in &file.findings {
         let Some(key) = followed(f) else { continue };
-        let old = key.1.clone();
-        let (row, edit) = match moves.get(&key) {
+        let old = key.digest.clone();
+        let (row, edit) = match moves.get(&key).map(|m| m.as_ref().map(|m| &m.digest)) {
             Some(Ok(new)) if *new == old => (Row::new(f, Action::Unchanged), None),
             Some(Ok(new)) => match digest_edit(f, new) {
                 Some(edit) => {

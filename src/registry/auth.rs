@@ -1,7 +1,9 @@
 //! Registry authentication: what a registry's `WWW-Authenticate` challenge asks for,
 //! and how to turn a bearer challenge into a token request. Docker Hub, GHCR, Quay and
 //! most registries answer `GET /v2/` with `401` and `Bearer realm=…,service=…`; the
-//! client then asks the realm for a token scoped to one repository.
+//! client then asks the realm for a token scoped to one or several repositories (the
+//! token protocol repeats `scope` in a `GET`, and OAuth2 separates scopes with spaces in
+//! a `POST`).
 
 use reqwest::Url;
 use serde::Deserialize;
@@ -44,8 +46,18 @@ pub fn parse_challenge(header: &str) -> Option<Challenge> {
     basic.then_some(Challenge::Basic)
 }
 
-/// The token request URL for pulling `repository` (as the endpoint names it).
-pub fn token_url(realm: &str, service: Option<&str>, repository: &str) -> Result<Url, String> {
+/// `repository:NAME:pull`, the scope for pulling one repository.
+pub fn pull_scope(repository: &str) -> String {
+    format!("repository:{repository}:pull")
+}
+
+/// The token request URL for pulling `repositories` (as the endpoint names them): one
+/// `scope` parameter each.
+pub fn token_url(
+    realm: &str,
+    service: Option<&str>,
+    repositories: &[String],
+) -> Result<Url, String> {
     let mut url =
         Url::parse(realm).map_err(|e| format!("token realm {realm:?} is not a URL ({e})"))?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -56,23 +68,34 @@ pub fn token_url(realm: &str, service: Option<&str>, repository: &str) -> Result
         if let Some(service) = service {
             q.append_pair("service", service);
         }
-        q.append_pair("scope", &format!("repository:{repository}:pull"));
+        for repository in repositories {
+            q.append_pair("scope", &pull_scope(repository));
+        }
     }
     Ok(url)
 }
 
-/// A token endpoint's answer: Docker's `token` or OAuth2's `access_token`.
+/// A token endpoint's answer: Docker's `token` or OAuth2's `access_token`, and how
+/// long it is valid.
 #[derive(Debug, Deserialize)]
 pub struct TokenResponse {
     token: Option<String>,
     access_token: Option<String>,
+    expires_in: Option<u64>,
 }
 
+/// How long a token lives when its answer does not say (the token protocol's default).
+pub const DEFAULT_TOKEN_LIFETIME: u64 = 60;
+
 impl TokenResponse {
-    pub fn into_token(self) -> Option<String> {
-        self.token
+    /// The token (none: the realm grants anonymous access without one) and its lifetime
+    /// in seconds.
+    pub fn into_token(self) -> (Option<String>, u64) {
+        let token = self
+            .token
             .filter(|t| !t.is_empty())
-            .or(self.access_token.filter(|t| !t.is_empty()))
+            .or(self.access_token.filter(|t| !t.is_empty()));
+        (token, self.expires_in.unwrap_or(DEFAULT_TOKEN_LIFETIME))
     }
 }
 
@@ -103,13 +126,13 @@ mod tests {
         let u = token_url(
             "https://auth.example/token?x=1",
             Some("reg"),
-            "library/nginx",
+            &["library/nginx".into(), "acme/app".into()],
         )
         .unwrap();
         assert_eq!(
             u.as_str(),
-            "https://auth.example/token?x=1&service=reg&scope=repository%3Alibrary%2Fnginx%3Apull"
+            "https://auth.example/token?x=1&service=reg&scope=repository%3Alibrary%2Fnginx%3Apull&scope=repository%3Aacme%2Fapp%3Apull"
         );
-        assert!(token_url("file:///etc/passwd", None, "a").is_err());
+        assert!(token_url("file:///etc/passwd", None, &["a".into()]).is_err());
     }
 }

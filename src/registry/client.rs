@@ -1,8 +1,10 @@
-//! The registry HTTP client: a ping per registry to learn its auth challenge, a token
-//! per repository, a manifest `HEAD` per reference — each single-flighted so concurrent
-//! tasks share one request and its outcome — with bounded retries that honour
-//! `Retry-After`. A `GET` is made only when a `HEAD` answers without a digest, and then
-//! the body's sha256 is what counts. Every request is counted.
+//! The registry HTTP client: a ping per registry to learn its auth challenge, tokens
+//! for many repositories at once ([`super::tokens`]), a manifest `HEAD` per reference,
+//! manifest and blob `GET`s where an answer needs a body — each single-flighted and
+//! kept for the run, so concurrent tasks share one request and its outcome — with
+//! bounded retries that honour `Retry-After` and cover reading the body. A manifest body
+//! counts only when it is one (by its `Content-Type`, or JSON that says so), and then
+//! its sha256 is what counts. Every request is counted.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,14 +12,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
-use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use reqwest::{Method, RequestBuilder, StatusCode};
 use tokio::sync::OnceCell;
 
 use super::auth::{self, Challenge, TokenResponse};
 use super::credentials::{self, Credential, Credentials};
+use super::tokens::{Source, Token, Tokens};
 use super::wire::{
-    MAX_ATTEMPTS, MAX_WAIT, backoff, chain, header, is_permanent, network, protocol, read_hashed,
-    redacted_url, retry_after, status_error, validate_digest, with_auth,
+    Fetched, MAX_ATTEMPTS, MAX_BODY_BYTES, MAX_WAIT, backoff, chain, header, is_permanent,
+    manifest_media_type, network, protocol, read_body, redacted_url, retry_after, sha256,
+    status_error, validate_digest, with_auth,
 };
 use super::{Endpoint, MANIFEST_TYPES, RegistryError, Routing};
 
@@ -60,21 +64,51 @@ pub struct ManifestHead {
     pub media_type: Option<String>,
 }
 
+/// A manifest's body, checked against its digest, and its media type, checked to be
+/// one of [`MANIFEST_TYPES`].
+#[derive(Debug)]
+pub struct Manifest {
+    pub head: ManifestHead,
+    pub body: Vec<u8>,
+}
+
 type Shared<T> = Arc<OnceCell<Result<T, RegistryError>>>;
 /// Single-flight cells by key: the first caller runs the request, the rest await it.
 type Flights<K, T> = Mutex<HashMap<K, Shared<T>>>;
+/// (endpoint base, repository as the endpoint names it, tag or digest).
+type At = (String, String, String);
 
-/// One client per run: connections, challenges and tokens are shared by all tasks.
+/// The `Authorization` a request carries, and whether it is a token asked for several
+/// repositories (which a registry may turn out not to honour for this one).
+struct Auth {
+    header: Option<String>,
+    shared: bool,
+}
+
+/// One client per run: connections, challenges, tokens and answers are shared by all
+/// tasks.
 pub struct Client {
     http: reqwest::Client,
     /// Clients for hosts with an extra CA bundle, by host.
     http_with_ca: HashMap<String, reqwest::Client>,
     challenges: Flights<String, Challenge>,
-    /// Keyed by (endpoint base, repository as the endpoint names it).
-    tokens: Flights<(String, String), Option<String>>,
+    tokens: Tokens,
+    /// Answers kept for the run: a tag's digest does not change under a run's feet, a
+    /// digest's body never does.
+    heads: Flights<At, ManifestHead>,
+    manifests: Flights<At, Arc<Manifest>>,
+    blobs: Flights<At, Arc<Vec<u8>>>,
     credentials: Credentials,
     rate_limits: Mutex<HashMap<String, String>>,
     pub stats: RequestStats,
+}
+
+fn at(ep: &Endpoint, repository: &str, reference: &str) -> At {
+    (
+        ep.base.clone(),
+        ep.repository(repository),
+        reference.to_string(),
+    )
 }
 
 fn shared<K: std::hash::Hash + Eq, T>(map: &Flights<K, T>, key: K) -> Shared<T> {
@@ -117,7 +151,10 @@ impl Client {
             http,
             http_with_ca,
             challenges: Mutex::default(),
-            tokens: Mutex::default(),
+            tokens: Tokens::default(),
+            heads: Mutex::default(),
+            manifests: Mutex::default(),
+            blobs: Mutex::default(),
             credentials: Credentials::new(timeout),
             rate_limits: Mutex::default(),
             stats: RequestStats::default(),
@@ -156,65 +193,53 @@ impl Client {
         with_auth(req, authorization)
     }
 
-    /// The digest `reference` (a tag or digest) points to in `repository`.
+    /// The digest `reference` (a tag or digest) points to in `repository`: a `HEAD`,
+    /// or a `GET` whose body is hashed when the `HEAD` carries no digest.
     pub async fn head_manifest(
         &self,
         ep: &Endpoint,
         repository: &str,
         reference: &str,
     ) -> Result<ManifestHead, RegistryError> {
-        let authorization = self.authorization(ep, repository).await?;
-        let url = ep.manifest_url(repository, reference);
-        let resp = self
-            .send(ep, Kind::Head, || {
-                self.manifest_request(ep, Method::HEAD, &url, authorization.as_deref())
-            })
-            .await?;
-        let status = resp.status();
-        if status.is_success() {
-            let media_type = header(&resp, CONTENT_TYPE.as_str());
-            return match header(&resp, "docker-content-digest") {
+        let cell = shared(&self.heads, at(ep, repository, reference));
+        cell.get_or_init(|| async {
+            let url = ep.manifest_url(repository, reference);
+            let answer = self
+                .authorized(ep, repository, Kind::Head, |auth| {
+                    self.manifest_request(ep, Method::HEAD, &url, auth)
+                })
+                .await?;
+            if !answer.status.is_success() {
+                return Err(self
+                    .error_for(ep, repository, reference, answer.status, &url)
+                    .await);
+            }
+            match answer.header("docker-content-digest") {
                 Some(digest) => {
                     validate_digest(&digest).map_err(|m| protocol(ep, m))?;
+                    let media_type = answer.header(CONTENT_TYPE.as_str());
                     Ok(ManifestHead { digest, media_type })
                 }
-                None => {
-                    self.get_manifest(ep, repository, reference, authorization)
-                        .await
-                }
-            };
-        }
-        Err(self
-            .error_for(ep, repository, reference, status, &url)
-            .await)
+                None => Ok(self.manifest(ep, repository, reference).await?.head.clone()),
+            }
+        })
+        .await
+        .clone()
     }
 
-    /// `GET` a manifest and compute its digest from the body (used when a `HEAD`
-    /// carries no digest). A digest header that disagrees with the body is an error.
-    async fn get_manifest(
-        &self,
-        ep: &Endpoint,
-        repository: &str,
-        reference: &str,
-        authorization: Option<String>,
-    ) -> Result<ManifestHead, RegistryError> {
-        let (_, head) = self
-            .fetch_manifest(ep, repository, reference, authorization)
-            .await?;
-        Ok(head)
-    }
-
-    /// A manifest's body and identity; the body's sha256 is checked against the digest
-    /// the registry claims and, when `reference` is a digest, against that.
+    /// A manifest's body and identity. The body must be a manifest (its `Content-Type`
+    /// one of the types asked for, or JSON that says it is one), and its sha256 must
+    /// match the digest the registry claims and, when `reference` is a digest, that.
     pub async fn manifest(
         &self,
         ep: &Endpoint,
         repository: &str,
         reference: &str,
-    ) -> Result<(Vec<u8>, ManifestHead), RegistryError> {
-        let authorization = self.authorization(ep, repository).await?;
-        self.fetch_manifest(ep, repository, reference, authorization)
+    ) -> Result<Arc<Manifest>, RegistryError> {
+        let cell = shared(&self.manifests, at(ep, repository, reference));
+        cell.get_or_init(|| self.fetch_manifest(ep, repository, reference))
             .await
+            .clone()
     }
 
     async fn fetch_manifest(
@@ -222,25 +247,30 @@ impl Client {
         ep: &Endpoint,
         repository: &str,
         reference: &str,
-        authorization: Option<String>,
-    ) -> Result<(Vec<u8>, ManifestHead), RegistryError> {
+    ) -> Result<Arc<Manifest>, RegistryError> {
         let url = ep.manifest_url(repository, reference);
-        let resp = self
-            .send(ep, Kind::Get, || {
-                self.manifest_request(ep, Method::GET, &url, authorization.as_deref())
+        let answer = self
+            .authorized(ep, repository, Kind::Get, |auth| {
+                self.manifest_request(ep, Method::GET, &url, auth)
             })
             .await?;
-        let status = resp.status();
-        if !status.is_success() {
+        if !answer.status.is_success() {
             return Err(self
-                .error_for(ep, repository, reference, status, &url)
+                .error_for(ep, repository, reference, answer.status, &url)
                 .await);
         }
-        let claimed = header(&resp, "docker-content-digest");
-        let media_type = header(&resp, CONTENT_TYPE.as_str());
-        let (body, digest) = read_hashed(ep, resp, &format!("{repository}:{reference}")).await?;
+        let content_type = answer.header(CONTENT_TYPE.as_str());
+        let media_type = manifest_media_type(content_type.as_deref(), &answer.body).map_err(|what| {
+            protocol(
+                ep,
+                format!(
+                    "{repository}:{reference} answered 200 with {what}, not an image manifest (a login page, a proxy or a misconfigured mirror?)"
+                ),
+            )
+        })?;
+        let digest = sha256(&answer.body);
         for expected in [
-            claimed.as_deref(),
+            answer.header("docker-content-digest").as_deref(),
             reference.starts_with("sha256:").then_some(reference),
         ]
         .into_iter()
@@ -255,7 +285,13 @@ impl Client {
                 ));
             }
         }
-        Ok((body, ManifestHead { digest, media_type }))
+        Ok(Arc::new(Manifest {
+            head: ManifestHead {
+                digest,
+                media_type: Some(media_type),
+            },
+            body: answer.body,
+        }))
     }
 
     /// A blob (an image config), checked against its digest.
@@ -264,48 +300,163 @@ impl Client {
         ep: &Endpoint,
         repository: &str,
         digest: &str,
-    ) -> Result<Vec<u8>, RegistryError> {
-        let authorization = self.authorization(ep, repository).await?;
-        let url = format!(
-            "{}/v2/{}/blobs/{digest}",
-            ep.base,
-            ep.repository(repository)
-        );
-        let resp = self
-            .send(ep, Kind::Get, || {
-                with_auth(self.http_for(ep).get(&url), authorization.as_deref())
-            })
-            .await?;
-        let status = resp.status();
-        if !status.is_success() {
-            return Err(self.error_for(ep, repository, digest, status, &url).await);
-        }
-        let (body, actual) = read_hashed(ep, resp, &format!("{repository}@{digest}")).await?;
-        if actual != digest {
-            return Err(protocol(ep, format!("blob {digest} hashes to {actual}")));
-        }
-        Ok(body)
+    ) -> Result<Arc<Vec<u8>>, RegistryError> {
+        let cell = shared(&self.blobs, at(ep, repository, digest));
+        cell.get_or_init(|| async {
+            let url = format!(
+                "{}/v2/{}/blobs/{digest}",
+                ep.base,
+                ep.repository(repository)
+            );
+            let answer = self
+                .authorized(ep, repository, Kind::Get, |auth| {
+                    with_auth(self.http_for(ep).get(&url), auth)
+                })
+                .await?;
+            if !answer.status.is_success() {
+                return Err(self
+                    .error_for(ep, repository, digest, answer.status, &url)
+                    .await);
+            }
+            let actual = sha256(&answer.body);
+            if actual != digest {
+                return Err(protocol(ep, format!("blob {digest} hashes to {actual}")));
+            }
+            Ok(Arc::new(answer.body))
+        })
+        .await
+        .clone()
     }
 
-    /// The `Authorization` header value for pulling `repository`, if one is needed.
-    async fn authorization(
+    /// Announce the repositories of an endpoint that lookups are about to need, so
+    /// their tokens are asked for together. Returns one repository per new token
+    /// request (see [`Client::warm`]).
+    pub fn announce(&self, ep: &Endpoint, repositories: &[String]) -> Vec<String> {
+        let named: HashMap<String, &String> =
+            repositories.iter().map(|r| (ep.repository(r), r)).collect();
+        self.tokens
+            .announce(&ep.base, repositories.iter().map(|r| ep.repository(r)))
+            .into_iter()
+            .filter_map(|scoped| named.get(&scoped).map(|r| (*r).clone()))
+            .collect()
+    }
+
+    /// Ask, ahead of the lookups that need them, for the ping and the token that
+    /// `repository` needs; what comes of it waits in the single-flight cells.
+    pub async fn warm(&self, ep: &Endpoint, repository: &str) {
+        let _ = self.authorization(ep, repository).await;
+    }
+
+    /// Send an authorized request for `repository`. When a token asked for several
+    /// repositories is refused here, this repository gets a token of its own and the
+    /// request is sent once more; if that works, the registry does not honour batched
+    /// tokens, and every later lookup of it asks one token per repository.
+    async fn authorized(
         &self,
         ep: &Endpoint,
         repository: &str,
-    ) -> Result<Option<String>, RegistryError> {
-        let challenge = self.challenge(ep).await?;
-        match challenge {
-            Challenge::None => Ok(None),
-            Challenge::Basic => Ok(self.credential(ep).await?.and_then(|c| c.basic_header())),
-            Challenge::Bearer { realm, service } => {
-                let cell = shared(&self.tokens, (ep.base.clone(), ep.repository(repository)));
-                let token = cell
-                    .get_or_init(|| self.fetch_token(ep, &realm, service.as_deref(), repository))
-                    .await
-                    .clone()?;
-                Ok(token.map(|t| format!("Bearer {t}")))
-            }
+        kind: Kind,
+        make: impl Fn(Option<&str>) -> RequestBuilder,
+    ) -> Result<Fetched, RegistryError> {
+        let auth = self.authorization(ep, repository).await?;
+        let answer = self.send(ep, kind, || make(auth.header.as_deref())).await?;
+        let refused = matches!(
+            answer.status,
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+        );
+        if !(refused && auth.shared) {
+            return Ok(answer);
         }
+        let own = self.own_token(ep, repository).await?;
+        let again = self.send(ep, kind, || make(own.header.as_deref())).await?;
+        if again.status.is_success() && self.tokens.fall_back(&ep.base) {
+            tracing::info!(
+                "{}: a token asked for several repositories did not cover {repository}; asking one token per repository for the rest of the run",
+                ep.label()
+            );
+        }
+        Ok(again)
+    }
+
+    /// The `Authorization` for pulling `repository`, if one is needed.
+    async fn authorization(&self, ep: &Endpoint, repository: &str) -> Result<Auth, RegistryError> {
+        let challenge = self.challenge(ep).await?;
+        let (realm, service) = match challenge {
+            Challenge::None => {
+                return Ok(Auth {
+                    header: None,
+                    shared: false,
+                });
+            }
+            Challenge::Basic => {
+                let header = self.credential(ep).await?.and_then(|c| c.basic_header());
+                return Ok(Auth {
+                    header,
+                    shared: false,
+                });
+            }
+            Challenge::Bearer { realm, service } => (realm, service),
+        };
+        let source = self.tokens.source(&ep.base, &ep.repository(repository));
+        let batch = source.repositories.len() > 1;
+        match self
+            .token(ep, &realm, service.as_deref(), repository, source)
+            .await
+        {
+            Ok(token) => Ok(Auth {
+                header: token.header.clone(),
+                shared: token.scopes > 1,
+            }),
+            // A token service that refuses a request for several repositories may
+            // still grant them one at a time.
+            Err(RegistryError::Denied { .. } | RegistryError::Status { .. }) if batch => {
+                if self.tokens.fall_back(&ep.base) {
+                    tracing::info!(
+                        "{}: the token service refused a token for several repositories; asking one token per repository for the rest of the run",
+                        ep.label()
+                    );
+                }
+                let token = self.own_token(ep, repository).await?;
+                Ok(Auth {
+                    header: token.header.clone(),
+                    shared: false,
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A token for `repository` alone (bearer registries only).
+    async fn own_token(
+        &self,
+        ep: &Endpoint,
+        repository: &str,
+    ) -> Result<Arc<Token>, RegistryError> {
+        let Challenge::Bearer { realm, service } = self.challenge(ep).await? else {
+            return Err(protocol(
+                ep,
+                "a token was refused by a registry that asks for none".into(),
+            ));
+        };
+        let source = self.tokens.single(&ep.base, &ep.repository(repository));
+        self.token(ep, &realm, service.as_deref(), repository, source)
+            .await
+    }
+
+    /// The token in `source`'s cell, asking the realm for it if nobody has yet.
+    async fn token(
+        &self,
+        ep: &Endpoint,
+        realm: &str,
+        service: Option<&str>,
+        repository: &str,
+        source: Source,
+    ) -> Result<Arc<Token>, RegistryError> {
+        source
+            .cell
+            .get_or_init(|| self.fetch_token(ep, realm, service, repository, &source.repositories))
+            .await
+            .clone()
     }
 
     /// The credential for an endpoint, if one is configured and may be sent there. A
@@ -399,10 +550,10 @@ impl Client {
             let resp = self
                 .send(ep, Kind::Ping, || self.http_for(ep).get(&url))
                 .await?;
-            match resp.status() {
+            match resp.status {
                 s if s.is_success() => Ok(Challenge::None),
                 StatusCode::UNAUTHORIZED => {
-                    let h = header(&resp, WWW_AUTHENTICATE.as_str()).unwrap_or_default();
+                    let h = resp.header(WWW_AUTHENTICATE.as_str()).unwrap_or_default();
                     auth::parse_challenge(&h).ok_or_else(|| {
                         protocol(ep, format!("unsupported authentication challenge {h:?}"))
                     })
@@ -432,28 +583,32 @@ impl Client {
         .clone()
     }
 
+    /// Ask the realm for a token pulling `scoped` (repositories as the endpoint names
+    /// them); `repository` names the lookup in errors.
     async fn fetch_token(
         &self,
         ep: &Endpoint,
         realm: &str,
         service: Option<&str>,
         repository: &str,
-    ) -> Result<Option<String>, RegistryError> {
-        let scoped = ep.repository(repository);
-        let url = auth::token_url(realm, service, &scoped).map_err(|m| protocol(ep, m))?;
+        scoped: &[String],
+    ) -> Result<Arc<Token>, RegistryError> {
+        let url = auth::token_url(realm, service, scoped).map_err(|m| protocol(ep, m))?;
         let credential = if realm_may_get_credentials(&url) {
             self.credential(ep).await?
         } else {
             None
         };
-        let resp = match &credential {
+        let answer = match &credential {
             Some(Credential::IdentityToken(refresh)) => {
+                let scopes: Vec<String> = scoped.iter().map(|r| auth::pull_scope(r)).collect();
                 let body = {
                     let mut form = url::form_urlencoded::Serializer::new(String::new());
                     form.append_pair("grant_type", "refresh_token")
                         .append_pair("client_id", "imagepin")
                         .append_pair("refresh_token", refresh)
-                        .append_pair("scope", &format!("repository:{scoped}:pull"));
+                        // OAuth2 separates scopes with spaces.
+                        .append_pair("scope", &scopes.join(" "));
                     if let Some(service) = service {
                         form.append_pair("service", service);
                     }
@@ -477,28 +632,29 @@ impl Client {
                 .await?
             }
         };
-        let status = resp.status();
-        if !status.is_success() {
-            return Err(self.denied(ep, repository, status.as_u16()).await);
+        if !answer.status.is_success() {
+            return Err(self.denied(ep, repository, answer.status.as_u16()).await);
         }
-        let bytes = resp.bytes().await.map_err(|e| network(ep, &e))?;
-        let body: TokenResponse = serde_json::from_slice(&bytes).map_err(|e| {
+        let body: TokenResponse = serde_json::from_slice(&answer.body).map_err(|e| {
             protocol(
                 ep,
                 format!("token endpoint answered with malformed JSON: {e}"),
             )
         })?;
-        Ok(body.into_token())
+        let (token, lifetime) = body.into_token();
+        Ok(Arc::new(Token::new(token, lifetime, scoped.len())))
     }
 
     /// Send with bounded retries: 429 waits as `Retry-After` says (capped), 5xx and
-    /// connection failures back off exponentially with jitter.
+    /// connection failures back off exponentially with jitter. A success's body is read
+    /// here, so a connection dropped in the middle of it is retried like one dropped
+    /// before the answer.
     async fn send(
         &self,
         ep: &Endpoint,
         kind: Kind,
         make: impl Fn() -> RequestBuilder,
-    ) -> Result<Response, RegistryError> {
+    ) -> Result<Fetched, RegistryError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -514,7 +670,7 @@ impl Client {
                 "none"
             };
             tracing::debug!(%method, %url, attempt, authorization, "request");
-            match client.execute(request).await {
+            let failure = match client.execute(request).await {
                 Ok(resp) => {
                     let status = resp.status();
                     tracing::info!(%method, %url, status = status.as_u16(), attempt, "answer");
@@ -524,7 +680,35 @@ impl Client {
                     let retryable = status == StatusCode::TOO_MANY_REQUESTS
                         || matches!(status.as_u16(), 500 | 502 | 503 | 504);
                     if !retryable {
-                        return Ok(resp);
+                        let headers = resp.headers().clone();
+                        let body = if status.is_success() && method != Method::HEAD {
+                            match read_body(resp, MAX_BODY_BYTES).await {
+                                Ok(Some(body)) => body,
+                                Ok(None) => {
+                                    return Err(protocol(
+                                        ep,
+                                        format!(
+                                            "{url} answered with more than {MAX_BODY_BYTES} bytes"
+                                        ),
+                                    ));
+                                }
+                                Err(e) => {
+                                    tracing::info!(%method, %url, attempt, error = %chain(&e), "answer cut off");
+                                    if let Some(wait) = self.retry_wait(&e, true, last, attempt) {
+                                        tokio::time::sleep(wait).await;
+                                        continue;
+                                    }
+                                    return Err(network(ep, &e));
+                                }
+                            }
+                        } else {
+                            Vec::new()
+                        };
+                        return Ok(Fetched {
+                            status,
+                            headers,
+                            body,
+                        });
                     }
                     if last {
                         if status == StatusCode::TOO_MANY_REQUESTS {
@@ -533,23 +717,42 @@ impl Client {
                                 attempts: attempt,
                             });
                         }
-                        return Ok(resp);
+                        return Ok(Fetched {
+                            status,
+                            headers: resp.headers().clone(),
+                            body: Vec::new(),
+                        });
                     }
                     let wait = retry_after(&resp).unwrap_or_else(|| backoff(attempt));
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
                     tokio::time::sleep(wait.min(MAX_WAIT)).await;
+                    continue;
                 }
-                Err(e)
-                    if !last
-                        && !is_permanent(&e)
-                        && (e.is_connect() || e.is_timeout() || e.is_request()) =>
-                {
-                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
-                    tokio::time::sleep(backoff(attempt)).await;
-                }
-                Err(e) => return Err(network(ep, &e)),
+                Err(e) => e,
+            };
+            match self.retry_wait(&failure, false, last, attempt) {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => return Err(network(ep, &failure)),
             }
         }
+    }
+
+    /// How long to wait before trying again after `e`, counting the retry; `None` when
+    /// it is not worth another attempt. Every failure to read a body (reqwest calls a
+    /// connection dropped half-way a decode error) is worth one.
+    fn retry_wait(
+        &self,
+        e: &reqwest::Error,
+        reading_body: bool,
+        last: bool,
+        attempt: u32,
+    ) -> Option<Duration> {
+        let transient = reading_body || e.is_connect() || e.is_timeout() || e.is_request();
+        if last || is_permanent(e) || !transient {
+            return None;
+        }
+        self.stats.retries.fetch_add(1, Ordering::Relaxed);
+        Some(backoff(attempt))
     }
 
     /// Remember the latest `RateLimit-Remaining` a registry sent.

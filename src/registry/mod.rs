@@ -1,18 +1,21 @@
 //! Talking to registries: where a registry's API lives (`endpoint`), how to get past
-//! its auth challenge (`auth`), the HTTP calls with retries (`client`) and resolving
-//! many references at once, each unique one exactly once (`resolver`).
+//! its auth challenge (`auth`, `tokens`), the HTTP calls with retries (`client`),
+//! looking many references up at once, each unique one exactly once (`resolver`), and
+//! what `verify`, `update` and `--platform` ask about a pin (`pins`, `platform`).
 
 pub mod auth;
 pub mod client;
 pub mod credentials;
 pub mod endpoint;
+pub mod pins;
 pub mod platform;
 pub mod resolver;
+mod tokens;
 mod wire;
 
-pub use client::{Client, RequestStats};
+pub use client::{Client, Manifest, RequestStats};
 pub use endpoint::{Endpoint, HostSettings, Routing};
-pub use resolver::{Resolutions, Resolved, Resolver, Target};
+pub use resolver::{Keyed, Lookup, Resolutions, Resolved, Resolver, Target};
 
 /// The four manifest media types a resolver must accept. With fewer, a registry may
 /// silently answer with one platform's manifest instead of the multi-arch index.
@@ -54,4 +57,7 @@ pub enum RegistryError {
     /// auth file is broken): the message names the helper or the file.
     #[error("{registry}: {message}")]
     Credentials { registry: String, message: String },
+    /// The image has no manifest for the platform asked for (or followed).
+    #[error("{registry}: {message}")]
+    Platform { registry: String, message: String },
 }

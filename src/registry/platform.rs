@@ -36,7 +36,7 @@ impl Platform {
 
     /// Whether an index entry's platform is this one. A missing variant on either side
     /// matches (registries often omit `v8` for arm64).
-    fn matches(&self, other: &Platform) -> bool {
+    pub fn matches(&self, other: &Platform) -> bool {
         self.os == other.os
             && self.architecture == other.architecture
             && match (&self.variant, &other.variant) {

@@ -5,38 +5,94 @@
 use std::error::Error as _;
 use std::time::Duration;
 
-use reqwest::header::{AUTHORIZATION, RETRY_AFTER};
+use reqwest::header::{AUTHORIZATION, HeaderMap, RETRY_AFTER};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use sha2::{Digest as _, Sha256};
 
-use super::{Endpoint, RegistryError};
+use super::{Endpoint, MANIFEST_TYPES, RegistryError};
 
 /// Attempts per request before giving up (first try included).
 pub(super) const MAX_ATTEMPTS: u32 = 4;
 /// Longest wait imagepin accepts from `Retry-After` or backoff.
 pub(super) const MAX_WAIT: Duration = Duration::from_secs(60);
-/// Largest manifest body read.
-pub(super) const MAX_MANIFEST_BYTES: usize = 4 << 20;
+/// Largest body read (a manifest, an image config, a token answer).
+pub(super) const MAX_BODY_BYTES: usize = 4 << 20;
 
-/// Read a body of at most `MAX_MANIFEST_BYTES`, hashing it on the way.
-pub(super) async fn read_hashed(
-    ep: &Endpoint,
+/// An answer with its body read (empty for `HEAD`s and failures).
+pub(super) struct Fetched {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Fetched {
+    pub fn header(&self, name: &str) -> Option<String> {
+        header_value(&self.headers, name)
+    }
+}
+
+/// Read a body of at most `limit` bytes; `Ok(None)` when it is larger.
+pub(super) async fn read_body(
     mut resp: Response,
-    what: &str,
-) -> Result<(Vec<u8>, String), RegistryError> {
-    let mut hasher = Sha256::new();
+    limit: usize,
+) -> Result<Option<Vec<u8>>, reqwest::Error> {
     let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| network(ep, &e))? {
-        if body.len() + chunk.len() > MAX_MANIFEST_BYTES {
-            return Err(protocol(
-                ep,
-                format!("{what} is larger than {MAX_MANIFEST_BYTES} bytes"),
-            ));
+    while let Some(chunk) = resp.chunk().await? {
+        if body.len() + chunk.len() > limit {
+            return Ok(None);
         }
-        hasher.update(&chunk);
         body.extend_from_slice(&chunk);
     }
-    Ok((body, format!("sha256:{}", hex(&hasher.finalize()))))
+    Ok(Some(body))
+}
+
+pub(super) fn sha256(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex(&Sha256::digest(bytes)))
+}
+
+/// The media type of a manifest body, which must be one of the types asked for: from
+/// its `Content-Type`, or else from the JSON itself (`mediaType`, or, for OCI documents
+/// that leave it out, `schemaVersion` 2 with `manifests` or `config`). `Err` says what
+/// came back instead.
+pub(super) fn manifest_media_type(
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<String, String> {
+    let declared = content_type.map(|c| {
+        c.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    });
+    if let Some(t) = &declared
+        && MANIFEST_TYPES.contains(&t.as_str())
+    {
+        return Ok(t.clone());
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Shape {
+        schema_version: Option<u64>,
+        media_type: Option<String>,
+        manifests: Option<serde::de::IgnoredAny>,
+        config: Option<serde::de::IgnoredAny>,
+    }
+    let said = serde_json::from_slice::<Shape>(body)
+        .ok()
+        .and_then(|shape| match (shape.schema_version, shape.media_type) {
+            (Some(2), Some(t)) => MANIFEST_TYPES.contains(&t.as_str()).then_some(t),
+            (Some(2), None) if shape.manifests.is_some() => Some(MANIFEST_TYPES[0].to_string()),
+            (Some(2), None) if shape.config.is_some() => Some(MANIFEST_TYPES[1].to_string()),
+            _ => None,
+        });
+    said.ok_or_else(|| {
+        let what = match &declared {
+            Some(t) if !t.is_empty() => format!("Content-Type {t}"),
+            _ => "no Content-Type".to_string(),
+        };
+        format!("{what} ({} bytes)", body.len())
+    })
 }
 
 /// A URL for logs: query strings (token scopes) kept, any userinfo dropped.
@@ -55,7 +111,11 @@ pub(super) fn with_auth(req: RequestBuilder, authorization: Option<&str>) -> Req
 }
 
 pub(super) fn header(resp: &Response, name: &str) -> Option<String> {
-    resp.headers()
+    header_value(resp.headers(), name)
+}
+
+fn header_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
         .get(name)
         .and_then(|v| v.to_str().ok())
         .map(|s| s.trim().to_string())
@@ -212,6 +272,45 @@ mod tests {
         let earlier = httpdate::fmt_http_date(now - Duration::from_secs(5));
         assert_eq!(retry_after_value(&earlier, now), Some(Duration::ZERO));
         assert_eq!(retry_after_value("soon", now), None);
+    }
+
+    #[test]
+    fn only_manifests_are_trusted() {
+        let oci = r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{}}"#;
+        assert_eq!(
+            manifest_media_type(
+                Some("application/vnd.oci.image.index.v1+json; charset=utf-8"),
+                b"{}"
+            ),
+            Ok("application/vnd.oci.image.index.v1+json".into())
+        );
+        // JSON that says what it is, under a generic or missing Content-Type.
+        assert_eq!(
+            manifest_media_type(Some("application/json"), oci.as_bytes()),
+            Ok("application/vnd.oci.image.manifest.v1+json".into())
+        );
+        assert_eq!(
+            manifest_media_type(None, br#"{"schemaVersion":2,"manifests":[]}"#),
+            Ok("application/vnd.oci.image.index.v1+json".into())
+        );
+        let html = b"<!DOCTYPE html><title>Sign in</title>";
+        assert_eq!(
+            manifest_media_type(Some("text/html; charset=utf-8"), html),
+            Err("Content-Type text/html (37 bytes)".into())
+        );
+        assert_eq!(
+            manifest_media_type(None, b"{}"),
+            Err("no Content-Type (2 bytes)".into())
+        );
+        // Schema 1 and unknown media types were not asked for.
+        assert!(manifest_media_type(Some("application/json"), br#"{"schemaVersion":1}"#).is_err());
+        assert!(
+            manifest_media_type(
+                None,
+                br#"{"schemaVersion":2,"mediaType":"text/plain","config":{}}"#
+            )
+            .is_err()
+        );
     }
 
     #[test]

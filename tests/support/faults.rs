@@ -1,7 +1,8 @@
 //! A fault-injecting HTTP proxy in front of the real registry, for the failures a real
 //! registry will not produce on demand: 429 with `Retry-After`, 503, dropped
 //! connections, answers slower than the client's timeout, a `HEAD` without
-//! `Docker-Content-Digest`, a `GET` body that does not match its digest. It forwards
+//! `Docker-Content-Digest`, a `GET` body that does not match its digest or that stops
+//! half-way when the connection drops, a canned answer of any kind. It forwards
 //! everything else faithfully (one upstream connection per request) and records every
 //! request it sees. Faults apply to manifest requests only, in order, each a given
 //! number of times.
@@ -27,6 +28,8 @@ pub enum Fault {
     StripDigest,
     /// Forward, but change one byte of a `GET` body (headers kept).
     CorruptBody,
+    /// Forward a `GET`'s headers and half its body, then close the connection.
+    TruncateBody,
     /// Forward, adding this header line to the answer.
     AddHeader(String),
     /// Answer this instead: status, extra header lines (each ending in CRLF), body.
@@ -201,6 +204,12 @@ fn serve(conn: TcpStream, upstream: &str, state: &Mutex<State>, gate: &Gate) {
                 thread::sleep(d);
                 forward(&req, upstream, None)
             }
+            Some(Fault::TruncateBody) => {
+                let reply = forward(&req, upstream, Some(Fault::TruncateBody));
+                let _ = conn.write_all(&reply);
+                let _ = conn.shutdown(Shutdown::Both);
+                return;
+            }
             Some(Fault::Canned(status, headers, body)) => {
                 let mut reply = format!(
                     "HTTP/1.1 {status} Canned\r\n{headers}Content-Length: {}\r\n\r\n",
@@ -275,6 +284,7 @@ fn forward(req: &Request, upstream: &str, fault: Option<Fault>) -> Vec<u8> {
             lines.retain(|l| !l.to_ascii_lowercase().starts_with("docker-content-digest:"))
         }
         Some(Fault::CorruptBody) if req.method == "GET" && !body.is_empty() => body[0] ^= 1,
+        Some(Fault::TruncateBody) => body.truncate(body.len() / 2),
         Some(Fault::AddHeader(line)) => lines.push(line),
         _ => {}
     }

@@ -275,6 +275,13 @@ impl TestRegistry {
         self.put(repo, tag, OCI.manifest, &manifest)
     }
 
+    /// [`push_image`](Self::push_image) for another platform (`"linux/arm64/v8"`).
+    pub fn push_platform_image(&self, repo: &str, tag: &str, platform: &str, salt: &str) -> String {
+        let _one_writer = self.seeding();
+        let manifest = self.upload_image(repo, platform, salt, &OCI);
+        self.put(repo, tag, OCI.manifest, &manifest)
+    }
+
     /// [`push_image`](Self::push_image) with Docker schema2 media types.
     pub fn push_docker_image(&self, repo: &str, tag: &str, salt: &str) -> String {
         let _one_writer = self.seeding();
@@ -348,6 +355,16 @@ impl TestRegistry {
             ),
             code => panic!("HEAD {repo}:{reference}: HTTP {code}"),
         }
+    }
+
+    /// GET a manifest's bytes as stored.
+    pub fn manifest_body(&self, repo: &str, reference: &str) -> Vec<u8> {
+        let url = format!("{}/v2/{repo}/manifests/{reference}", self.url());
+        let req = self.http.get(url).header("accept", ACCEPT_ALL);
+        expect_status(&format!("GET {repo}:{reference}"), req, 200)
+            .bytes()
+            .expect("manifest body")
+            .to_vec()
     }
 
     /// A position in the access log; [`requests_since`](Self::requests_since) lists

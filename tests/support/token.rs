@@ -3,10 +3,14 @@
 //! `auth: token:`, and a small token server that issues ES256 JWTs signed by a test
 //! certificate the registry trusts (sent in the `x5c` header, as Docker Hub does).
 //! Anonymous callers may pull `library/*`; a username/password or a refresh token
-//! (`identitytoken`) may pull anything. Every token request is recorded, refused ones
-//! too. The token server can listen on another loopback address than the registry, and
-//! the realm the registry names in its challenge can be any URL (a test then routes it
-//! to the token server, e.g. through `HTTP_PROXY`).
+//! (`identitytoken`) may pull anything. A request may ask for several repositories (a
+//! `scope` parameter each in a `GET`, space-separated scopes in a `POST`), and the
+//! token then grants each one the caller may pull — or, in the mode that imitates
+//! servers which ignore extra scopes, only the first. Every token request is recorded,
+//! refused ones too. The token server can listen on another loopback address than the
+//! registry, answer after a delay (a realm far away), and the realm the registry names
+//! in its challenge can be any URL (a test then routes it to the token server, e.g.
+//! through `HTTP_PROXY`).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -37,13 +41,36 @@ pub enum Caller {
 }
 
 /// One token request: method, request target as sent (origin-form `/token?…`, or the
-/// absolute URL when it came through a proxy), scope asked for, who asked.
+/// absolute URL when it came through a proxy), scopes asked for (`scope`: all of them,
+/// space-separated), who asked.
 #[derive(Debug, Clone)]
 pub struct TokenRequest {
     pub method: String,
     pub target: String,
     pub scope: String,
+    pub scopes: Vec<String>,
     pub caller: Caller,
+}
+
+/// How the token server behaves.
+#[derive(Debug, Clone)]
+pub struct TokenOptions {
+    /// Loopback address it listens on.
+    pub ip: String,
+    /// Grant only the first scope of a request (as some token servers do).
+    pub first_scope_only: bool,
+    /// Wait this long before answering each request.
+    pub latency: Duration,
+}
+
+impl Default for TokenOptions {
+    fn default() -> Self {
+        TokenOptions {
+            ip: "127.0.0.1".into(),
+            first_scope_only: false,
+            latency: Duration::ZERO,
+        }
+    }
 }
 
 pub struct TokenRegistry {
@@ -69,6 +96,23 @@ impl TokenRegistry {
         ip: &str,
         realm: impl FnOnce(&str) -> String,
     ) -> TokenRegistry {
+        let options = TokenOptions {
+            ip: ip.to_string(),
+            ..TokenOptions::default()
+        };
+        Self::start_with(seeded, &options, realm)
+    }
+
+    /// Serve `seeded`'s storage behind a token server behaving as `options` say.
+    pub fn start_with_options(seeded: &TestRegistry, options: &TokenOptions) -> TokenRegistry {
+        Self::start_with(seeded, options, |server| format!("http://{server}/token"))
+    }
+
+    fn start_with(
+        seeded: &TestRegistry,
+        options: &TokenOptions,
+        realm: impl FnOnce(&str) -> String,
+    ) -> TokenRegistry {
         let dir = tempfile::tempdir().expect("tempdir");
         let key = rcgen::KeyPair::generate().expect("key");
         let params =
@@ -85,15 +129,17 @@ impl TokenRegistry {
         .expect("signing key");
 
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let listener = TcpListener::bind((ip, 0)).expect("bind token server");
+        let listener = TcpListener::bind((options.ip.as_str(), 0)).expect("bind token server");
         let token_server = listener.local_addr().expect("addr").to_string();
         let realm = realm(&token_server);
         let recorded = requests.clone();
         let signer = Arc::new(signer);
+        let behaviour = options.clone();
         thread::spawn(move || {
             for conn in listener.incoming().flatten() {
                 let (signer, recorded, x5c) = (signer.clone(), recorded.clone(), x5c.clone());
-                thread::spawn(move || answer(conn, &signer, &x5c, &recorded));
+                let behaviour = behaviour.clone();
+                thread::spawn(move || answer(conn, &signer, &x5c, &recorded, &behaviour));
             }
         });
 
@@ -180,10 +226,18 @@ fn b64url(bytes: &[u8]) -> String {
 }
 
 fn query_param(query: &str, name: &str) -> Option<String> {
-    query.split('&').find_map(|kv| {
-        let (k, v) = kv.split_once('=')?;
-        (k == name).then(|| percent_decode(v))
-    })
+    query_params(query, name).into_iter().next()
+}
+
+/// Every value of a parameter that may repeat.
+fn query_params(query: &str, name: &str) -> Vec<String> {
+    query
+        .split('&')
+        .filter_map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            (k == name).then(|| percent_decode(v))
+        })
+        .collect()
 }
 
 fn percent_decode(s: &str) -> String {
@@ -210,6 +264,7 @@ fn answer(
     signer: &EcdsaKeyPair,
     x5c: &str,
     recorded: &Mutex<Vec<TokenRequest>>,
+    behaviour: &TokenOptions,
 ) {
     let mut reader = BufReader::new(conn.try_clone().expect("clone"));
     let mut conn = conn;
@@ -246,7 +301,14 @@ fn answer(
             .map(|(_, q)| q.to_string())
             .unwrap_or_default()
     };
-    let scope = query_param(&params, "scope").unwrap_or_default();
+    // GET repeats `scope`; OAuth2's POST separates scopes with spaces.
+    let scopes: Vec<String> = query_params(&params, "scope")
+        .iter()
+        .flat_map(|s| s.split(' '))
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    let scope = scopes.join(" ");
     let expected_basic = format!(
         "Basic {}",
         base64_encode(format!("{USER}:{PASSWORD}").as_bytes())
@@ -264,21 +326,31 @@ fn answer(
     recorded.lock().expect("recorded").push(TokenRequest {
         method,
         target,
-        scope: scope.clone(),
+        scope,
+        scopes: scopes.clone(),
         caller: caller.clone().unwrap_or(Caller::Refused),
     });
+    if !behaviour.latency.is_zero() {
+        thread::sleep(behaviour.latency);
+    }
     let Some(caller) = caller else {
         let _ = conn.write_all(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n");
         return;
     };
-    // repository:NAME:pull → grant pull if allowed.
-    let name = scope.split(':').nth(1).unwrap_or("").to_string();
-    let allowed = caller != Caller::Anonymous || name.starts_with("library/");
-    let access = if allowed {
-        serde_json::json!([{"type": "repository", "name": name, "actions": ["pull"]}])
+    // repository:NAME:pull → grant pull where allowed.
+    let granted = if behaviour.first_scope_only {
+        &scopes[..scopes.len().min(1)]
     } else {
-        serde_json::json!([])
+        &scopes[..]
     };
+    let access: Vec<serde_json::Value> = granted
+        .iter()
+        .map(|scope| scope.split(':').nth(1).unwrap_or("").to_string())
+        .filter(|name| caller != Caller::Anonymous || name.starts_with("library/"))
+        .map(|name| serde_json::json!({"type": "repository", "name": name, "actions": ["pull"]}))
+        .collect();
+    static ISSUED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let name = ISSUED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("time")

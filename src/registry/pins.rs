@@ -1,0 +1,325 @@
+//! What `verify`, `update` and `fix --platform` ask a registry about one reference,
+//! each as one lookup on the resolver's path, with the fewest requests the answer
+//! needs; the client keeps every answer for the run, so lookups of the same repository
+//! share what they have in common (a tag's `HEAD`, an index, an image config).
+//!
+//! - `verify`: one `HEAD` of the tag answers both questions when the tag still points
+//!   at the pin. Otherwise, when the tag is an index, its body shows whether a platform
+//!   pin is still in it; only then is the pinned digest itself asked for.
+//! - `update`: the tag's `HEAD`; where it moved, a `HEAD` of the old pin tells an index
+//!   pin (which follows the tag: no `GET`, which Docker Hub counts as a pull) from a
+//!   platform pin, which stays while the tag's new index lists it; otherwise its
+//!   platform comes from its image config and is looked for in the tag's new answer.
+//! - `fix --platform`: one `GET` of the tag; an index names the platform's manifest,
+//!   a single manifest's image config must be of that platform.
+
+use super::platform::{self, Platform};
+use super::resolver::{Keyed, Lookup, Resolved, Target};
+use super::{Manifest, RegistryError};
+use crate::report::short_digest;
+
+/// A pinned reference: its digest and, unless it is digest-only, its tag.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Pin {
+    pub registry: String,
+    pub repository: String,
+    pub tag: Option<String>,
+    pub digest: String,
+}
+
+impl Keyed for Pin {
+    fn registry(&self) -> &str {
+        &self.registry
+    }
+    fn repository(&self) -> &str {
+        &self.repository
+    }
+}
+
+impl Pin {
+    /// The pin's tag as a lookup target.
+    fn tag_target(&self) -> Option<Target> {
+        Some(Target {
+            registry: self.registry.clone(),
+            repository: self.repository.clone(),
+            reference: self.tag.clone()?,
+        })
+    }
+}
+
+/// What `verify` found about a pin.
+#[derive(Debug, Clone)]
+pub enum PinState {
+    /// The tag still points to the pin, or, for a platform pin, to an index listing it.
+    Current,
+    /// The pinned digest exists (a digest-only pin: nothing more to ask).
+    Exists,
+    /// The pinned digest exists, but the tag now points to `now`.
+    Drifted { now: String },
+    /// The pinned digest exists; whether its tag still points to it is unknown.
+    TagUnknown(RegistryError),
+    /// The pinned digest does not exist.
+    Dangling,
+}
+
+/// Where `update` moves a pin, and what the user should know about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Move {
+    pub digest: String,
+    pub warning: Option<String>,
+}
+
+fn platform_error(cx: &Lookup, message: String) -> RegistryError {
+    RegistryError::Platform {
+        registry: cx.endpoint.label(),
+        message,
+    }
+}
+
+fn protocol(cx: &Lookup, message: String) -> RegistryError {
+    RegistryError::Protocol {
+        registry: cx.endpoint.label(),
+        message,
+    }
+}
+
+/// Whether `digest` exists in the pin's repository (a `HEAD`).
+async fn exists(cx: &Lookup, repository: &str, digest: &str) -> Result<bool, RegistryError> {
+    match cx
+        .client
+        .head_manifest(&cx.endpoint, repository, digest)
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(RegistryError::NotFound { .. }) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// `verify`: does the pinned digest exist, and does its tag still point to it?
+pub async fn verify(cx: Lookup, pin: Pin) -> Result<PinState, RegistryError> {
+    let repository = &pin.repository;
+    let Some(tag) = pin.tag_target() else {
+        return Ok(match exists(&cx, repository, &pin.digest).await? {
+            true => PinState::Exists,
+            false => PinState::Dangling,
+        });
+    };
+    let ep = &cx.endpoint;
+    let tag_error = match cx
+        .client
+        .head_manifest(ep, repository, &tag.reference)
+        .await
+    {
+        Ok(now) if now.digest == pin.digest => return Ok(PinState::Current),
+        Ok(now) if platform::is_index(now.media_type.as_deref()) => {
+            // A platform pin is current while its tag's index lists it.
+            match cx.client.manifest(ep, repository, &now.digest).await {
+                Ok(index) => match platform::index_entries(&index.body) {
+                    Ok(entries) if entries.iter().any(|(d, _)| *d == pin.digest) => {
+                        return Ok(PinState::Current);
+                    }
+                    Ok(_) => Ok(now),
+                    Err(message) => Err(protocol(&cx, message)),
+                },
+                Err(e) => Err(e),
+            }
+        }
+        Ok(now) => Ok(now),
+        Err(e) => Err(e),
+    };
+    if !exists(&cx, repository, &pin.digest).await? {
+        return Ok(PinState::Dangling);
+    }
+    Ok(match tag_error {
+        Ok(now) => PinState::Drifted { now: now.digest },
+        Err(e) => PinState::TagUnknown(e),
+    })
+}
+
+/// `update`: the digest a `name:tag@digest` pin should have now. An index pin follows
+/// its tag; a platform pin stays on its platform (an error when the tag has no image
+/// for it any more). A pin whose digest is gone is re-pinned to what the tag points to
+/// now, or to `platform`'s manifest of it when given, with a warning: which platform
+/// a gone digest pinned cannot be learned.
+pub async fn follow(
+    cx: Lookup,
+    pin: Pin,
+    platform: Option<Platform>,
+) -> Result<Move, RegistryError> {
+    let Some(tag) = pin.tag_target() else {
+        return Err(protocol(
+            &cx,
+            format!("{} has no tag to follow", pin.digest),
+        ));
+    };
+    let ep = &cx.endpoint;
+    let new = cx
+        .client
+        .head_manifest(ep, &tag.repository, &tag.reference)
+        .await?;
+    let moved = |digest: String| Move {
+        digest,
+        warning: None,
+    };
+    if new.digest == pin.digest {
+        return Ok(moved(new.digest));
+    }
+    let wanted = match what_was_pinned(&cx, &pin, &new).await {
+        Ok(Pinned::Index) => return Ok(moved(new.digest)),
+        Ok(Pinned::StillListed) => return Ok(moved(pin.digest)),
+        Ok(Pinned::Platform(wanted)) => wanted,
+        Err(RegistryError::NotFound { .. }) => {
+            let gone = format!(
+                "the pinned {} no longer exists, so the platform it pinned (if it pinned one) cannot be learned",
+                short_digest(&pin.digest)
+            );
+            return Ok(match platform {
+                Some(p) => Move {
+                    digest: platform_of(&cx, &tag, &new, &p, false).await?.digest,
+                    warning: Some(format!(
+                        "{gone}; re-pinned to the tag's {p} image (--platform)"
+                    )),
+                },
+                None if platform::is_index(new.media_type.as_deref()) => Move {
+                    digest: new.digest,
+                    warning: Some(format!(
+                        "{gone}; re-pinned to the tag's multi-arch index (pass --platform OS/ARCH to pin one platform)"
+                    )),
+                },
+                None => Move {
+                    digest: new.digest,
+                    warning: Some(format!(
+                        "{gone}; re-pinned to the tag's single-platform image"
+                    )),
+                },
+            });
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(moved(
+        platform_of(&cx, &tag, &new, &wanted, true).await?.digest,
+    ))
+}
+
+/// What an old pin whose tag now points elsewhere is.
+enum Pinned {
+    /// An index: it follows its tag.
+    Index,
+    /// One platform's manifest that the tag's new index still lists: it stays.
+    StillListed,
+    /// One platform's manifest, for this platform.
+    Platform(Platform),
+}
+
+/// What an old pin is, asked in the order that costs least for the usual kinds. When
+/// the tag's new answer is an index, a `HEAD` of the pin tells an index pin (the usual
+/// kind: nothing more to ask, and no `GET`, which Docker Hub counts as a pull) from a
+/// platform pin, which stays where it is while the new index lists it. Otherwise the
+/// pin's manifest is fetched at once: its image config says its platform.
+async fn what_was_pinned(cx: &Lookup, pin: &Pin, new: &Resolved) -> Result<Pinned, RegistryError> {
+    let ep = &cx.endpoint;
+    if platform::is_index(new.media_type.as_deref()) {
+        let old = cx
+            .client
+            .head_manifest(ep, &pin.repository, &pin.digest)
+            .await?;
+        if platform::is_index(old.media_type.as_deref()) {
+            return Ok(Pinned::Index);
+        }
+        let index = cx.client.manifest(ep, &pin.repository, &new.digest).await?;
+        let entries = platform::index_entries(&index.body).map_err(|m| protocol(cx, m))?;
+        if entries.iter().any(|(d, _)| *d == pin.digest) {
+            return Ok(Pinned::StillListed);
+        }
+    }
+    let old = cx.client.manifest(ep, &pin.repository, &pin.digest).await?;
+    if platform::is_index(old.head.media_type.as_deref()) {
+        return Ok(Pinned::Index);
+    }
+    manifest_platform(cx, &pin.repository, &old)
+        .await
+        .map(Pinned::Platform)
+}
+
+/// The platform a single-platform manifest is for, from its image config.
+async fn manifest_platform(
+    cx: &Lookup,
+    repository: &str,
+    manifest: &Manifest,
+) -> Result<Platform, RegistryError> {
+    let config = platform::config_digest(&manifest.body).map_err(|m| protocol(cx, m))?;
+    let blob = cx.client.blob(&cx.endpoint, repository, &config).await?;
+    platform::config_platform(&blob).map_err(|m| protocol(cx, m))
+}
+
+/// `fix --platform`: the manifest of `wanted` that `target` points to (one `GET`; for
+/// a single-platform image, its config too).
+pub async fn for_platform(
+    cx: Lookup,
+    target: Target,
+    wanted: Platform,
+) -> Result<Resolved, RegistryError> {
+    let manifest = cx
+        .client
+        .manifest(&cx.endpoint, &target.repository, &target.reference)
+        .await?;
+    choose(&cx, &target, &manifest, &wanted, false).await
+}
+
+/// The manifest of `wanted` in what a tag points to now (`now`, from its `HEAD`).
+async fn platform_of(
+    cx: &Lookup,
+    tag: &Target,
+    now: &Resolved,
+    wanted: &Platform,
+    following: bool,
+) -> Result<Resolved, RegistryError> {
+    let manifest = cx
+        .client
+        .manifest(&cx.endpoint, &tag.repository, &now.digest)
+        .await?;
+    choose(cx, tag, &manifest, wanted, following).await
+}
+
+/// `wanted`'s entry of an index, or a single manifest if it is of `wanted`; otherwise
+/// an error saying which platforms there are (`following`: a pin's platform, which
+/// the tag no longer has, rather than one asked for).
+async fn choose(
+    cx: &Lookup,
+    tag: &Target,
+    manifest: &Manifest,
+    wanted: &Platform,
+    following: bool,
+) -> Result<Resolved, RegistryError> {
+    let missing = if following {
+        format!("{tag} no longer has a {wanted} image")
+    } else {
+        format!("{tag} has no {wanted} image")
+    };
+    if platform::is_index(manifest.head.media_type.as_deref()) {
+        let entries = platform::index_entries(&manifest.body).map_err(|m| protocol(cx, m))?;
+        if let Some((digest, _)) = entries.iter().find(|(_, p)| wanted.matches(p)) {
+            return Ok(Resolved {
+                digest: digest.clone(),
+                media_type: None,
+            });
+        }
+        let has: Vec<String> = entries.iter().map(|(_, p)| p.to_string()).collect();
+        let has = if has.is_empty() {
+            "its index lists no platforms".to_string()
+        } else {
+            format!("its index has {}", has.join(", "))
+        };
+        return Err(platform_error(cx, format!("{missing}; {has}")));
+    }
+    let actual = manifest_platform(cx, &tag.repository, manifest).await?;
+    if wanted.matches(&actual) {
+        return Ok(manifest.head.clone());
+    }
+    let is = if following { "is now" } else { "is" };
+    Err(platform_error(
+        cx,
+        format!("{missing}: it {is} a single-platform image for {actual}"),
+    ))
+}

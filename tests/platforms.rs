@@ -1,0 +1,321 @@
+//! Platforms against a real registry: `fix --platform` pins only a manifest of the
+//! platform asked for (a single-platform image of another one is an error, an index
+//! without it lists the platforms it has), `update` keeps a platform pin on its platform
+//! whatever the tag becomes, and re-pins a pin whose digest was deleted. The requests
+//! `verify`, `update` and `fix --platform` make are counted in the registry's own
+//! access log: the fewest each answer needs.
+
+mod support;
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use support::registry::{Request, TestRegistry};
+
+fn imagepin(dir: &Path, reg: &TestRegistry, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_imagepin"))
+        .args(args)
+        .args(["--mirror", &format!("docker.io={}", reg.url())])
+        .current_dir(dir)
+        .output()
+        .expect("run imagepin")
+}
+
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn out(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn tree(dockerfile: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fs::write(dir.path().join("Dockerfile"), dockerfile).expect("write");
+    dir
+}
+
+fn dockerfile(dir: &tempfile::TempDir) -> String {
+    fs::read_to_string(dir.path().join("Dockerfile")).expect("read")
+}
+
+/// (method, path) of the manifest and blob requests in `requests`.
+fn manifest_requests(requests: &[Request]) -> Vec<(String, String)> {
+    requests
+        .iter()
+        .filter(|r| r.path.contains("/manifests/") || r.path.contains("/blobs/"))
+        .map(|r| (r.method.clone(), r.path.clone()))
+        .collect()
+}
+
+#[test]
+fn fix_platform_refuses_a_single_platform_image_of_another_platform() {
+    let reg = TestRegistry::start();
+    let redis = reg.push_image("library/redis", "7", "r"); // linux/amd64 only
+    let dir = tree("FROM redis:7\n");
+
+    let o = imagepin(dir.path(), &reg, &["fix", "--platform", "linux/arm64"]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert_eq!(dockerfile(&dir), "FROM redis:7\n");
+    assert!(
+        err(&o).contains(
+            "Dockerfile:1:6: redis:7: docker.io (mirror 127.0.0.1:"
+        ) && err(&o).contains(
+            "docker.io/library/redis:7 has no linux/arm64 image: it is a single-platform image for linux/amd64"
+        ),
+        "{}",
+        err(&o)
+    );
+
+    // Its own platform pins it, as it is.
+    let o = imagepin(dir.path(), &reg, &["fix", "--platform", "linux/amd64"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_eq!(dockerfile(&dir), format!("FROM redis:7@{redis}\n"));
+}
+
+#[test]
+fn an_index_without_the_platform_says_which_it_has() {
+    let reg = TestRegistry::start();
+    reg.push_index(
+        "library/nginx",
+        "1.25",
+        &["linux/amd64", "linux/arm64/v8"],
+        "n",
+    );
+    let dir = tree("FROM nginx:1.25\n");
+    let o = imagepin(dir.path(), &reg, &["fix", "--platform", "linux/s390x"]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(
+        err(&o).contains(
+            "docker.io/library/nginx:1.25 has no linux/s390x image; its index has linux/amd64, linux/arm64/v8"
+        ),
+        "{}",
+        err(&o)
+    );
+    assert!(
+        !err(&o).contains("does the tag or repository exist"),
+        "{}",
+        err(&o)
+    );
+    assert_eq!(dockerfile(&dir), "FROM nginx:1.25\n");
+}
+
+#[test]
+fn fix_platform_takes_one_get_per_tag() {
+    let reg = TestRegistry::start();
+    let (_, kids) = reg.push_index(
+        "library/nginx",
+        "1.25",
+        &["linux/amd64", "linux/arm64"],
+        "n",
+    );
+    let (_, bb) = reg.push_index("library/busybox", "1", &["linux/amd64", "linux/arm64"], "b");
+    let dir = tree("FROM nginx:1.25\nFROM busybox:1 AS b\nFROM nginx:1.25 AS c\n");
+    let mark = reg.mark();
+    let o = imagepin(dir.path(), &reg, &["fix", "--platform", "linux/arm64"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_eq!(
+        dockerfile(&dir),
+        format!(
+            "FROM nginx:1.25@{}\nFROM busybox:1@{} AS b\nFROM nginx:1.25@{} AS c\n",
+            kids[1], bb[1], kids[1]
+        )
+    );
+    let mut seen = manifest_requests(&reg.requests_since(mark));
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("GET".into(), "/v2/library/busybox/manifests/1".into()),
+            ("GET".into(), "/v2/library/nginx/manifests/1.25".into()),
+        ]
+    );
+}
+
+#[test]
+fn update_keeps_a_platform_pin_on_its_platform_or_fails() {
+    let reg = TestRegistry::start();
+    let (_, kids) = reg.push_index(
+        "library/nginx",
+        "1.25",
+        &["linux/amd64", "linux/arm64"],
+        "n1",
+    );
+    let pinned = format!("FROM nginx:1.25@{}\n", kids[1]);
+    let dir = tree(&pinned);
+
+    // The tag becomes a single-platform amd64 image: the arm64 pin cannot follow it.
+    reg.push_image("library/nginx", "1.25", "n2");
+    let o = imagepin(dir.path(), &reg, &["update"]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert_eq!(dockerfile(&dir), pinned, "the pin stays where it was");
+    assert!(
+        err(&o).contains(
+            "docker.io/library/nginx:1.25 no longer has a linux/arm64 image: it is now a single-platform image for linux/amd64"
+        ),
+        "{}",
+        err(&o)
+    );
+
+    // A single-platform arm64 image it may follow.
+    let arm = reg.push_platform_image("library/nginx", "1.25", "linux/arm64", "n3");
+    let o = imagepin(dir.path(), &reg, &["update"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_eq!(dockerfile(&dir), format!("FROM nginx:1.25@{arm}\n"));
+
+    // An index again: its arm64 entry, never the index.
+    let (index, kids) = reg.push_index(
+        "library/nginx",
+        "1.25",
+        &["linux/amd64", "linux/arm64"],
+        "n4",
+    );
+    let o = imagepin(dir.path(), &reg, &["update"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_eq!(dockerfile(&dir), format!("FROM nginx:1.25@{}\n", kids[1]));
+    assert!(!dockerfile(&dir).contains(&index));
+}
+
+#[test]
+fn update_repins_a_pin_whose_digest_was_deleted() {
+    let reg = TestRegistry::start();
+    let (old, _) = reg.push_index(
+        "library/nginx",
+        "1.25",
+        &["linux/amd64", "linux/arm64"],
+        "n1",
+    );
+    let (new, kids) = reg.push_index(
+        "library/nginx",
+        "1.25",
+        &["linux/amd64", "linux/arm64"],
+        "n2",
+    );
+    reg.delete_manifest("library/nginx", &old);
+    let pinned = format!("FROM nginx:1.25@{old}\n");
+
+    // To what the tag points to now: the index, with a warning.
+    let dir = tree(&pinned);
+    let o = imagepin(dir.path(), &reg, &["update"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_eq!(dockerfile(&dir), format!("FROM nginx:1.25@{new}\n"));
+    assert!(
+        out(&o).contains(&format!(
+            "updated nginx:1.25 {} -> {}",
+            &old[..19],
+            &new[..19]
+        )),
+        "{}",
+        out(&o)
+    );
+    assert!(
+        err(&o).contains(&format!(
+            "warning: Dockerfile:1:6: nginx:1.25@{old}: the pinned {} no longer exists, so the platform it pinned (if it pinned one) cannot be learned; re-pinned to the tag's multi-arch index",
+            &old[..19]
+        )),
+        "{}",
+        err(&o)
+    );
+
+    // Or to the platform given.
+    let dir = tree(&pinned);
+    let o = imagepin(dir.path(), &reg, &["update", "--platform", "linux/arm64"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_eq!(dockerfile(&dir), format!("FROM nginx:1.25@{}\n", kids[1]));
+    assert!(
+        err(&o).contains("re-pinned to the tag's linux/arm64 image (--platform)"),
+        "{}",
+        err(&o)
+    );
+}
+
+#[test]
+fn verify_and_update_ask_only_what_the_answer_needs() {
+    let reg = TestRegistry::start();
+    let (nginx, _) = reg.push_index(
+        "library/nginx",
+        "1.25",
+        &["linux/amd64", "linux/arm64"],
+        "n",
+    );
+    let (_, bb) = reg.push_index("library/busybox", "1", &["linux/amd64", "linux/arm64"], "b");
+    let redis = reg.push_image("library/redis", "7", "r");
+    // An index pin twice, a platform pin twice (one tag), a single-platform pin.
+    let dir = tree(&format!(
+        "FROM nginx:1.25@{nginx}\nFROM nginx:1.25@{nginx} AS a\nFROM busybox:1@{} AS b\nFROM busybox:1@{} AS c\nFROM redis:7@{redis} AS d\n",
+        bb[1], bb[1]
+    ));
+
+    // Nothing drifted: one HEAD of each tag, and the platform pins' index once.
+    let mark = reg.mark();
+    let o = imagepin(dir.path(), &reg, &["verify", "--strict"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", out(&o), err(&o));
+    let mut seen = manifest_requests(&reg.requests_since(mark));
+    seen.sort();
+    let busybox_index = reg.head_digest("library/busybox", "1").expect("index");
+    assert_eq!(
+        seen,
+        [
+            (
+                "GET".into(),
+                format!("/v2/library/busybox/manifests/{busybox_index}")
+            ),
+            ("HEAD".into(), "/v2/library/busybox/manifests/1".into()),
+            ("HEAD".into(), "/v2/library/nginx/manifests/1.25".into()),
+            ("HEAD".into(), "/v2/library/redis/manifests/7".into()),
+        ]
+    );
+
+    // update with nothing moved: the tags' HEADs; for the platform pin, a HEAD says it
+    // is one, and its tag's index still lists it.
+    let mark = reg.mark();
+    let o = imagepin(dir.path(), &reg, &["update"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let mut seen = manifest_requests(&reg.requests_since(mark));
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            (
+                "GET".into(),
+                format!("/v2/library/busybox/manifests/{busybox_index}")
+            ),
+            ("HEAD".into(), "/v2/library/busybox/manifests/1".into()),
+            (
+                "HEAD".into(),
+                format!("/v2/library/busybox/manifests/{}", bb[1])
+            ),
+            ("HEAD".into(), "/v2/library/nginx/manifests/1.25".into()),
+            ("HEAD".into(), "/v2/library/redis/manifests/7".into()),
+        ]
+    );
+
+    // nginx moves: its index pin costs one HEAD of the old digest, and no GET.
+    let (nginx2, _) = reg.push_index(
+        "library/nginx",
+        "1.25",
+        &["linux/amd64", "linux/arm64"],
+        "n2",
+    );
+    let dir = tree(&format!(
+        "FROM nginx:1.25@{nginx}\nFROM nginx:1.25@{nginx} AS a\nFROM redis:7@{redis} AS d\n"
+    ));
+    let mark = reg.mark();
+    let o = imagepin(dir.path(), &reg, &["update", "--dry-run"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_eq!(out(&o).matches(&nginx2[..19]).count(), 2, "{}", out(&o));
+    let mut seen = manifest_requests(&reg.requests_since(mark));
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("HEAD".into(), "/v2/library/nginx/manifests/1.25".into()),
+            (
+                "HEAD".into(),
+                format!("/v2/library/nginx/manifests/{nginx}")
+            ),
+            ("HEAD".into(), "/v2/library/redis/manifests/7".into()),
+        ]
+    );
+}
