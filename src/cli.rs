@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::apply::Mode;
+use crate::changed::ChangedFiles;
 use crate::commands::{self, Input, Outcome};
 use crate::config::{self, ConfigFile, RegistrySettings, ScanSettings};
 use crate::error::RunError;
@@ -72,6 +73,10 @@ struct ScanArgs {
     /// messages.
     #[arg(long, value_name = "NAME", conflicts_with = "stdin_format")]
     stdin_filename: Option<PathBuf>,
+    /// Only files changed since this git ref (`git diff --name-only REF`) and
+    /// untracked files git does not ignore.
+    #[arg(long, value_name = "REF")]
+    changed_since: Option<String>,
 }
 
 impl ScanArgs {
@@ -84,7 +89,16 @@ impl ScanArgs {
             Input::Stdin(_) => vec![PathBuf::from(".")],
         };
         let (file, dir) = config::load(self.config.as_deref(), &roots).map_err(RunError::Usage)?;
-        let scan = file.scan_settings(&dir).map_err(RunError::Usage)?;
+        let mut scan = file.scan_settings(&dir).map_err(RunError::Usage)?;
+        if let Some(reference) = &self.changed_since {
+            if input.is_stdin() {
+                return Err(RunError::Usage(
+                    "--changed-since selects files; `-` (stdin) has none".into(),
+                ));
+            }
+            let changed = ChangedFiles::since(reference, &roots).map_err(RunError::Usage)?;
+            scan.changed = Some(std::sync::Arc::new(changed));
+        }
         Ok((input, Loaded { file, dir }, scan))
     }
 

@@ -19,6 +19,7 @@ use std::time::Duration;
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
+use crate::changed::ChangedFiles;
 use crate::finding::Finding;
 use crate::registry::{HostSettings, Routing};
 
@@ -65,6 +66,8 @@ pub struct RegistryConfig {
 pub struct ScanSettings {
     pub exclude: Option<Exclude>,
     pub ignore: ImageFilter,
+    /// `--changed-since`: only these files are scanned.
+    pub changed: Option<std::sync::Arc<ChangedFiles>>,
 }
 
 /// `exclude:` globs, matched against paths relative to the config file's directory.
@@ -332,6 +335,7 @@ impl ConfigFile {
         Ok(ScanSettings {
             exclude,
             ignore: ImageFilter::new(&self.ignore)?,
+            changed: None,
         })
     }
 

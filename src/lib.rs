@@ -7,6 +7,7 @@
 //! [`report`] prints. [`cli`] turns arguments into settings; [`config`] holds them.
 
 pub mod apply;
+pub mod changed;
 pub mod cli;
 pub mod commands;
 pub mod config;

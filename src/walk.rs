@@ -1,7 +1,8 @@
 //! Walking: find the files to scan under the paths the user gave, in parallel,
 //! honouring `.gitignore`, `.ignore` and `.imagepinignore` and looking inside hidden
-//! folders such as `.github` (never `.git`). Git's ignore files count as git counts
-//! them: only inside a repository, from its root down (a `.gitignore` above the
+//! folders such as `.github` (never `.git`); with `--changed-since`, only the changed
+//! files, entering only directories that hold one. Git's ignore files count as git
+//! counts them: only inside a repository, from its root down (a `.gitignore` above the
 //! repository, such as one in a home directory, never hides it). The walk first lists
 //! the files; a pre-pass then learns what one file says about others (which files
 //! GitLab CI pipelines include: [`gitlab`]); then every file is read once and scanned,
@@ -82,6 +83,7 @@ pub fn scan_paths(
         .collect();
     let exclude = settings.exclude.clone();
     let filter_roots = real_roots.clone();
+    let changed = settings.changed.clone();
     builder
         .hidden(false)
         // Git's ignore rules apply inside a repository only, and those above its root
@@ -89,10 +91,24 @@ pub fn scan_paths(
         .require_git(true)
         .add_custom_ignore_filename(".imagepinignore")
         .filter_entry(move |e| {
-            e.file_name() != ".git"
-                && !exclude.as_ref().is_some_and(|x| {
-                    e.depth() > 0 && x.matches(&real_path(&filter_roots, e.path()))
-                })
+            if e.file_name() == ".git" {
+                return false;
+            }
+            if exclude.is_none() && changed.is_none() {
+                return true;
+            }
+            let real = real_path(&filter_roots, e.path());
+            let excluded = exclude
+                .as_ref()
+                .is_some_and(|x| e.depth() > 0 && x.matches(&real));
+            let unchanged = changed.as_ref().is_some_and(|c| {
+                if e.file_type().is_some_and(|t| t.is_dir()) {
+                    e.depth() > 0 && !c.has_below(&real)
+                } else {
+                    !c.has_file(&real)
+                }
+            });
+            !excluded && !unchanged
         });
     // Paths given twice, or a file inside a directory also given, are read once.
     let overlapping = roots.len() > 1;
@@ -114,6 +130,12 @@ pub fn scan_paths(
                 return WalkState::Continue;
             }
             let path = entry.path();
+            if explicit
+                && let Some(changed) = &settings.changed
+                && !changed.has_file(&real_path(&real_roots, path))
+            {
+                return WalkState::Continue;
+            }
             if overlapping {
                 let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
                 let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
