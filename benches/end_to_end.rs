@@ -5,12 +5,24 @@
 //!   manifests with 4 references each. `imagepin fix` wall time against a one-at-a-time
 //!   HEAD loop over a kept-alive connection (the floor for sequential work), their
 //!   ratio, manifest requests per unique reference and manifest GETs.
+//! - **Every command.** 100 multi-arch references behind the same latency: `fix`,
+//!   `fix --platform`, `verify` (index pins, `--strict`, platform pins) and `update` of
+//!   index and platform pins after 50 of the tags moved, each with its wall time, its
+//!   ratio to `fix`'s and its requests by kind.
+//! - **Tokens.** The 300 repositories behind token auth (the test token server, 20 ms
+//!   on the registry and on the token server): `fix --dry-run` requests (manifest,
+//!   token, ping) and wall time against the same run without auth, and against a token
+//!   server that grants only the first scope (one token per repository).
 //! - **Scanning.** `imagepin check` over `testdata/corpus/` copied 20 times against
 //!   ripgrep searching the same tree for `image:|FROM`: times, ratio, MB/s and peak RSS
 //!   (`/usr/bin/time -v`); and `check` on a 10-file repository (start-up).
+//! - **Monorepo.** A generated tree of 10,000, then 30,000, then 100,000 files (source
+//!   code, docs, binaries, JSON, YAML with and without images, Dockerfiles, compose
+//!   files): `check` against `rg -c 'image:|^FROM '`, wall time and peak RSS.
 //!
-//! Needs `docker-registry`, `rg` and `/usr/bin/time` (`scripts/bench` installs them).
-//! Run with `cargo bench --bench end_to_end`.
+//! `IMAGEPIN_BENCH_SECTIONS=resolution,commands,tokens,scanning,monorepo` picks
+//! sections (default: all). Needs `docker-registry`, `rg` and `/usr/bin/time`
+//! (`scripts/bench` installs them). Run with `cargo bench --bench end_to_end`.
 
 #[path = "../tests/support/faults.rs"]
 #[allow(dead_code)]
@@ -18,6 +30,9 @@ mod faults;
 #[path = "../tests/support/registry.rs"]
 #[allow(dead_code)]
 mod registry;
+#[path = "../tests/support/token.rs"]
+#[allow(dead_code)]
+mod token;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -46,9 +61,37 @@ fn main() {
         return;
     }
     machine();
-    resolution();
-    if std::env::var_os("IMAGEPIN_BENCH_ONLY_RESOLUTION").is_none() {
+    let sections = std::env::var("IMAGEPIN_BENCH_SECTIONS").unwrap_or_else(|_| {
+        if std::env::var_os("IMAGEPIN_BENCH_ONLY_RESOLUTION").is_some() {
+            "resolution".into()
+        } else {
+            "resolution,commands,tokens,scanning,monorepo".into()
+        }
+    });
+    let wants = |name: &str| sections.split(',').any(|s| s.trim() == name);
+    let latency = Duration::from_millis(
+        std::env::var("IMAGEPIN_BENCH_LATENCY_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(20),
+    );
+    if wants("resolution") || wants("tokens") {
+        let (reg, tree) = seeded_repositories();
+        if wants("resolution") {
+            resolution(&reg, tree.path(), latency);
+        }
+        if wants("tokens") {
+            tokens(&reg, tree.path(), latency);
+        }
+    }
+    if wants("commands") {
+        commands(latency);
+    }
+    if wants("scanning") {
         scanning();
+    }
+    if wants("monorepo") {
+        monorepo();
     }
 }
 
@@ -65,15 +108,16 @@ fn machine() {
     println!("machine: {cores} cores, {cpu}");
 }
 
-fn resolution() {
-    let latency = Duration::from_millis(
-        std::env::var("IMAGEPIN_BENCH_LATENCY_MS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(20),
-    );
-    // `imagepin --concurrency` for the runs (its default when unset).
-    let concurrency = std::env::var("IMAGEPIN_BENCH_CONCURRENCY").ok();
+/// `imagepin --concurrency` for the runs (its default when unset).
+fn concurrency() -> Vec<String> {
+    std::env::var("IMAGEPIN_BENCH_CONCURRENCY")
+        .ok()
+        .map(|c| vec!["--concurrency".to_string(), c])
+        .unwrap_or_default()
+}
+
+/// A registry with 300 repositories and 1,500 manifests naming them.
+fn seeded_repositories() -> (TestRegistry, tempfile::TempDir) {
     let reg = TestRegistry::start();
     let seeding = Instant::now();
     for i in 0..REPOS {
@@ -99,7 +143,11 @@ fn resolution() {
         std::fs::create_dir_all(&dir).expect("mkdir");
         std::fs::write(dir.join(format!("deploy{m}.yaml")), yaml).expect("write");
     }
+    (reg, tree)
+}
 
+fn resolution(reg: &TestRegistry, tree: &Path, latency: Duration) {
+    let concurrency = concurrency();
     // The floor: one HEAD at a time over one kept-alive connection, zero overhead.
     let proxy = FaultProxy::start_with_latency(&reg.host(), vec![], latency);
     let started = Instant::now();
@@ -126,8 +174,8 @@ fn resolution() {
                 &format!("docker.io={}", proxy.url()),
             ])
             .args(extra)
-            .args(concurrency.iter().flat_map(|c| ["--concurrency", c]))
-            .current_dir(tree.path())
+            .args(&concurrency)
+            .current_dir(tree)
             .output()
             .expect("run imagepin");
         let wall = started.elapsed();
@@ -171,6 +219,207 @@ fn resolution() {
     );
     println!("manifest GETs                 {gets:>8}   (target 0)");
     println!("all requests                  {all:>8}");
+}
+
+/// Requests a proxy saw, by kind.
+struct Counted {
+    heads: usize,
+    manifest_gets: usize,
+    blob_gets: usize,
+    pings: usize,
+    all: usize,
+}
+
+impl Counted {
+    fn of(proxy: &FaultProxy) -> Counted {
+        let seen = proxy.seen();
+        let count = |method: &str, part: &str| {
+            seen.iter()
+                .filter(|(m, p)| m == method && p.contains(part))
+                .count()
+        };
+        Counted {
+            heads: count("HEAD", "/manifests/"),
+            manifest_gets: count("GET", "/manifests/"),
+            blob_gets: count("GET", "/blobs/"),
+            pings: seen.iter().filter(|(_, p)| p == "/v2/").count(),
+            all: seen.len(),
+        }
+    }
+}
+
+impl std::fmt::Display for Counted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:>4} requests ({} HEAD, {} manifest GET, {} blob GET, {} ping)",
+            self.all, self.heads, self.manifest_gets, self.blob_gets, self.pings
+        )
+    }
+}
+
+/// Run imagepin in `dir` with Docker Hub behind `proxy` (fresh: it counts this run's
+/// requests); its wall time, what the proxy saw, and its exit code.
+fn timed_run(
+    proxy: &FaultProxy,
+    dir: &Path,
+    args: &[&str],
+    env: &[(&str, &Path)],
+) -> (Duration, Counted, Option<i32>) {
+    let mut cmd = Command::new(bin());
+    cmd.args(args)
+        .args(["-q", "--mirror", &format!("docker.io={}", proxy.url())])
+        .args(concurrency())
+        .current_dir(dir);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let started = Instant::now();
+    let out = cmd.output().expect("run imagepin");
+    let wall = started.elapsed();
+    (wall, Counted::of(proxy), out.status.code())
+}
+
+/// Every command on 100 multi-arch references: wall time against `fix`'s, requests.
+fn commands(latency: Duration) {
+    const IMAGES: usize = 100;
+    const MOVED: usize = 50;
+    let reg = TestRegistry::start();
+    let platforms = ["linux/amd64", "linux/arm64"];
+    for i in 0..IMAGES {
+        reg.push_index(
+            &format!("multi/app{i}"),
+            "1.0",
+            &platforms,
+            &format!("m{i}"),
+        );
+    }
+    let base = tempfile::tempdir().expect("tempdir");
+    for file in 0..IMAGES / 5 {
+        let mut yaml = String::from("apiVersion: v1\nkind: Pod\nspec:\n  containers:\n");
+        for k in 0..5 {
+            yaml.push_str(&format!("  - image: multi/app{}:1.0\n", file * 5 + k));
+        }
+        std::fs::write(base.path().join(format!("pod{file}.yaml")), yaml).expect("write");
+    }
+    let copy = |from: &Path| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        copy_dir(from, dir.path());
+        dir
+    };
+    let host = reg.host();
+    let run = |dir: &Path, args: &[&str]| {
+        let proxy = FaultProxy::start_with_latency(&host, vec![], latency);
+        timed_run(&proxy, dir, args, &[])
+    };
+    let index_pins = copy(base.path());
+    let platform_pins = copy(base.path());
+    let mut rows = vec![
+        ("fix", run(index_pins.path(), &["fix"])),
+        (
+            "fix --platform linux/amd64",
+            run(platform_pins.path(), &["fix", "--platform", "linux/amd64"]),
+        ),
+        ("verify (index pins)", run(index_pins.path(), &["verify"])),
+        (
+            "verify --strict (index pins)",
+            run(index_pins.path(), &["verify", "--strict"]),
+        ),
+        (
+            "verify (platform pins)",
+            run(platform_pins.path(), &["verify"]),
+        ),
+    ];
+    for i in 0..MOVED {
+        reg.push_index(
+            &format!("multi/app{i}"),
+            "1.0",
+            &platforms,
+            &format!("m{i}-2"),
+        );
+    }
+    rows.push((
+        "verify (index pins, 50 drifted)",
+        run(index_pins.path(), &["verify"]),
+    ));
+    rows.push((
+        "update (index pins, 50 moved)",
+        run(copy(index_pins.path()).path(), &["update"]),
+    ));
+    rows.push((
+        "update (platform pins, 50 moved)",
+        run(copy(platform_pins.path()).path(), &["update"]),
+    ));
+
+    println!(
+        "\n== every command: {IMAGES} multi-arch references (2 platforms), {} ms latency per request",
+        latency.as_millis()
+    );
+    let fix = rows[0].1.0.as_secs_f64();
+    for (name, (wall, counted, code)) in &rows {
+        println!(
+            "{name:<34} {:>7.3} s  x{:<5.2} exit {}  {counted}",
+            wall.as_secs_f64(),
+            wall.as_secs_f64() / fix,
+            code.map_or("-".into(), |c| c.to_string())
+        );
+    }
+    println!(
+        "targets: each <= 1.5 x fix; verify <= 1.1 requests per unique pin when nothing drifted"
+    );
+}
+
+/// The 300 repositories behind token auth against the same run without auth.
+fn tokens(reg: &TestRegistry, tree: &Path, latency: Duration) {
+    let config = tempfile::tempdir().expect("tempdir");
+    let none = config.path().join("none.json");
+    let proxy = FaultProxy::start_with_latency(&reg.host(), vec![], latency);
+    let plain = timed_run(&proxy, tree, &["fix", "--dry-run"], &[]);
+    let mut rows = vec![("no auth", plain, 0)];
+    for (name, first_scope_only) in [
+        ("token auth", false),
+        ("token auth, first scope only", true),
+    ] {
+        let options = token::TokenOptions {
+            latency,
+            first_scope_only,
+            ..token::TokenOptions::default()
+        };
+        let tokened = token::TokenRegistry::start_with_options(reg, &options);
+        let proxy = FaultProxy::start_with_latency(&tokened.host(), vec![], latency);
+        // Credentials for the proxy's host: `bench/*` is not public.
+        let auth =
+            registry::base64_encode(format!("{}:{}", token::USER, token::PASSWORD).as_bytes());
+        let host = proxy.url().trim_start_matches("http://").to_string();
+        std::fs::write(
+            config.path().join("config.json"),
+            format!(r#"{{"auths": {{"{host}": {{"auth": "{auth}"}}}}}}"#),
+        )
+        .expect("write docker config");
+        let env = [
+            ("DOCKER_CONFIG", config.path()),
+            ("REGISTRY_AUTH_FILE", none.as_path()),
+        ];
+        let result = timed_run(&proxy, tree, &["fix", "--dry-run"], &env);
+        rows.push((name, result, tokened.token_requests().len()));
+    }
+    println!(
+        "\n== tokens: {REPOS} repositories, {} ms latency on the registry and on the token server",
+        latency.as_millis()
+    );
+    let base = rows[0].1.0.as_secs_f64();
+    for (name, (wall, counted, code), tokens) in &rows {
+        println!(
+            "{name:<30} {:>7.3} s  x{:<5.2} exit {}  {counted}, {tokens} token requests",
+            wall.as_secs_f64(),
+            wall.as_secs_f64() / base,
+            code.map_or("-".into(), |c| c.to_string())
+        );
+    }
+    println!(
+        "targets: token requests <= {} ; wall <= 1.2 x no auth",
+        REPOS.div_ceil(50) + 1
+    );
 }
 
 /// Read one HEAD answer (headers only) from a kept-alive connection.
@@ -249,6 +498,143 @@ fn scanning() {
         "check on a 10-file repository {:>8.1} ms  (target <= 20 ms)",
         startup.as_secs_f64() * 1e3
     );
+}
+
+/// `check` on a generated monorepo of 10k, 30k and 100k files against ripgrep.
+fn monorepo() {
+    let tree = tempfile::tempdir().expect("tempdir");
+    let mut written = 0;
+    println!(
+        "\n== monorepo: generated tree (55 % source, 9 % Kubernetes, 6 % other YAML, 3 % Dockerfiles, 2 % compose, 5 % JSON, 8 % Markdown, 8 % binaries, 4 % other)"
+    );
+    println!(
+        "{:>7} {:>7}  {:>9} {:>9} {:>6}  {:>9} {:>9}  {:>10}",
+        "files", "MB", "check s", "rg s", "ratio", "check RSS", "rg RSS", "check us/file"
+    );
+    for files in [10_000, 30_000, 100_000] {
+        while written < files {
+            write_monorepo_file(tree.path(), written);
+            written += 1;
+        }
+        let mb = dir_bytes(tree.path()) as f64 / 1e6;
+        let check = best_of(3, || {
+            Command::new(bin())
+                .args(["check", "-q"])
+                .current_dir(tree.path())
+                .output()
+                .expect("check");
+        });
+        let rg_args = ["-c", "image:|^FROM ", "."];
+        let rg = best_of(3, || {
+            Command::new("rg")
+                .args(rg_args)
+                .current_dir(tree.path())
+                .output()
+                .expect("rg (apt-get install ripgrep)");
+        });
+        let rss = peak_rss_kb(tree.path(), &[bin(), "check", "-q"]);
+        let mut rg_cmd = vec!["rg"];
+        rg_cmd.extend(rg_args);
+        let rg_rss = peak_rss_kb(tree.path(), &rg_cmd);
+        println!(
+            "{files:>7} {mb:>7.1}  {:>9.3} {:>9.3} {:>6.2}  {:>6} KB {:>6} KB  {:>10.1}",
+            check.as_secs_f64(),
+            rg.as_secs_f64(),
+            check.as_secs_f64() / rg.as_secs_f64(),
+            rss,
+            rg_rss,
+            check.as_secs_f64() * 1e6 / files as f64
+        );
+    }
+    println!("targets: ratio <= 2, check RSS <= 64 MB, time per file flat");
+}
+
+/// File number `i` of the generated monorepo: what it is depends on `i % 100`, where it
+/// lives on `i / 100` (directories of 100 files, 10 to a package).
+fn write_monorepo_file(root: &Path, i: usize) {
+    let dir = root.join(format!("pkg{}/mod{}", i / 1000, (i / 100) % 10));
+    if i.is_multiple_of(100) {
+        std::fs::create_dir_all(&dir).expect("mkdir");
+    }
+    let (name, body): (String, Vec<u8>) = match i % 100 {
+        0..=8 => (
+            format!("deploy{i}.yaml"),
+            format!(
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: svc{i}\n  labels:\n    app: svc{i}\nspec:\n  replicas: 2\n  selector:\n    matchLabels:\n      app: svc{i}\n  template:\n    metadata:\n      labels:\n        app: svc{i}\n    spec:\n      containers:\n      - name: app\n        image: registry.example.com/team{}/svc{i}:1.{}\n        ports:\n        - containerPort: 8080\n        resources:\n          limits: {{cpu: 500m, memory: 256Mi}}\n      - name: cache\n        image: redis:7\n",
+                i % 17,
+                i % 10
+            )
+            .into_bytes(),
+        ),
+        9..=14 => (
+            format!("config{i}.yaml"),
+            format!(
+                "server:\n  port: 8080\n  host: 0.0.0.0\nlogging:\n  level: info\n  format: json\nfeatures:\n{}",
+                (0..20).map(|k| format!("  flag{k}: {}\n", (i + k).is_multiple_of(2))).collect::<String>()
+            )
+            .into_bytes(),
+        ),
+        15..=17 => (
+            format!("svc{i}.Dockerfile"),
+            b"# syntax=docker/dockerfile:1\nFROM golang:1.22 AS build\nWORKDIR /src\nCOPY go.mod go.sum ./\nRUN go mod download\nCOPY . .\nRUN CGO_ENABLED=0 go build -o /app ./cmd/app\n\nFROM gcr.io/distroless/static:nonroot\nCOPY --from=build /app /app\nUSER nonroot\nENTRYPOINT [\"/app\"]\n".to_vec(),
+        ),
+        18..=19 => (
+            format!("docker-compose.{i}.yml"),
+            format!(
+                "services:\n  web:\n    image: nginx:1.25\n    ports: [\"80:80\"]\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_DB: app{i}\n"
+            )
+            .into_bytes(),
+        ),
+        20..=24 => (
+            format!("package{i}.json"),
+            format!(
+                "{{\n  \"name\": \"@acme/pkg{i}\",\n  \"version\": \"1.{}.0\",\n  \"scripts\": {{\"build\": \"tsc -p .\", \"test\": \"jest\"}},\n  \"dependencies\": {{{}}}\n}}\n",
+                i % 9,
+                (0..15).map(|k| format!("\"dep{k}\": \"^{k}.0.0\"")).collect::<Vec<_>>().join(", ")
+            )
+            .into_bytes(),
+        ),
+        25..=79 => {
+            let ext = ["go", "ts", "py", "rs", "java"][i % 5];
+            let mut text = format!("// generated source file {i}\n");
+            for k in 0..40 {
+                text.push_str(&match ext {
+                    "py" if k % 10 == 0 => format!("QUERY_{k} = \"\"\"\nSELECT id, name\nFROM users\nWHERE id = %s\n\"\"\"\n"),
+                    "ts" if k % 10 == 0 => format!("export const card{k} = {{ image: 'logo{k}.png', title: 'x' }};\n"),
+                    _ => format!("fn helper_{k}(value: i64) -> i64 {{ value * {k} + {i} }}\n"),
+                });
+            }
+            (format!("file{i}.{ext}"), text.into_bytes())
+        }
+        80..=87 => (
+            format!("README{i}.md"),
+            format!(
+                "# Service {i}\n\nRun it with compose:\n\n```yaml\nservices:\n  app:\n    image: acme/svc{i}:latest\n```\n\nFROM the top: build, test, ship.\n"
+            )
+            .into_bytes(),
+        ),
+        88..=95 => {
+            // A PNG header and 4 KB of noise.
+            let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+            let mut x = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+            for _ in 0..4096 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                bytes.push(x as u8);
+            }
+            (format!("image{i}.png"), bytes)
+        }
+        96..=97 => (
+            format!("schema{i}.sql"),
+            b"SELECT o.id, o.total\nFROM orders o\nJOIN customers c ON c.id = o.customer_id\nWHERE o.total > 100;\n".to_vec(),
+        ),
+        _ => (
+            format!("notes{i}.txt"),
+            format!("notes for {i}\n").repeat(20).into_bytes(),
+        ),
+    };
+    std::fs::write(dir.join(name), body).expect("write");
 }
 
 fn best_of(n: usize, mut f: impl FnMut()) -> Duration {
