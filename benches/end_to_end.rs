@@ -280,6 +280,21 @@ fn timed_run(
     (wall, Counted::of(proxy), out.status.code())
 }
 
+/// One timed run: its wall time, as a multiple of `base`, exit code and requests.
+fn print_run(
+    name: &str,
+    (wall, counted, code): &(Duration, Counted, Option<i32>),
+    base: Duration,
+    extra: &str,
+) {
+    println!(
+        "{name:<34} {:>7.3} s  x{:<5.2} exit {}  {counted}{extra}",
+        wall.as_secs_f64(),
+        wall.as_secs_f64() / base.as_secs_f64(),
+        code.map_or("-".into(), |c| c.to_string())
+    );
+}
+
 /// Every command on 100 multi-arch references: wall time against `fix`'s, requests.
 fn commands(latency: Duration) {
     const IMAGES: usize = 100;
@@ -355,14 +370,8 @@ fn commands(latency: Duration) {
         "\n== every command: {IMAGES} multi-arch references (2 platforms), {} ms latency per request",
         latency.as_millis()
     );
-    let fix = rows[0].1.0.as_secs_f64();
-    for (name, (wall, counted, code)) in &rows {
-        println!(
-            "{name:<34} {:>7.3} s  x{:<5.2} exit {}  {counted}",
-            wall.as_secs_f64(),
-            wall.as_secs_f64() / fix,
-            code.map_or("-".into(), |c| c.to_string())
-        );
+    for (name, run) in &rows {
+        print_run(name, run, rows[0].1.0, "");
     }
     println!(
         "targets: each <= 1.5 x fix; verify <= 1.1 requests per unique pin when nothing drifted"
@@ -407,13 +416,12 @@ fn tokens(reg: &TestRegistry, tree: &Path, latency: Duration) {
         "\n== tokens: {REPOS} repositories, {} ms latency on the registry and on the token server",
         latency.as_millis()
     );
-    let base = rows[0].1.0.as_secs_f64();
-    for (name, (wall, counted, code), tokens) in &rows {
-        println!(
-            "{name:<30} {:>7.3} s  x{:<5.2} exit {}  {counted}, {tokens} token requests",
-            wall.as_secs_f64(),
-            wall.as_secs_f64() / base,
-            code.map_or("-".into(), |c| c.to_string())
+    for (name, run, tokens) in &rows {
+        print_run(
+            name,
+            run,
+            rows[0].1.0,
+            &format!(", {tokens} token requests"),
         );
     }
     println!(
@@ -443,22 +451,12 @@ fn scanning() {
     let bytes = dir_bytes(tree.path());
     let mb = bytes as f64 / 1e6;
 
-    let check = best_of(3, || {
-        Command::new(bin())
-            .args(["check", "-q"])
-            .current_dir(tree.path())
-            .output()
-            .expect("check");
-    });
-    let rg = best_of(3, || {
-        Command::new("rg")
-            .args(["-c", "image:|FROM", "."])
-            .current_dir(tree.path())
-            .output()
-            .expect("rg (apt-get install ripgrep)");
-    });
-    let rss = peak_rss_kb(tree.path(), &[bin(), "check", "-q"]);
-    let rg_rss = peak_rss_kb(tree.path(), &["rg", "-c", "image:|FROM", "."]);
+    let Against {
+        check,
+        rg,
+        rss,
+        rg_rss,
+    } = against_ripgrep(tree.path(), "image:|FROM");
 
     let small = tempfile::tempdir().expect("tempdir");
     let files: Vec<PathBuf> = walk_files(&corpus)
@@ -517,25 +515,12 @@ fn monorepo() {
             written += 1;
         }
         let mb = dir_bytes(tree.path()) as f64 / 1e6;
-        let check = best_of(3, || {
-            Command::new(bin())
-                .args(["check", "-q"])
-                .current_dir(tree.path())
-                .output()
-                .expect("check");
-        });
-        let rg_args = ["-c", "image:|^FROM ", "."];
-        let rg = best_of(3, || {
-            Command::new("rg")
-                .args(rg_args)
-                .current_dir(tree.path())
-                .output()
-                .expect("rg (apt-get install ripgrep)");
-        });
-        let rss = peak_rss_kb(tree.path(), &[bin(), "check", "-q"]);
-        let mut rg_cmd = vec!["rg"];
-        rg_cmd.extend(rg_args);
-        let rg_rss = peak_rss_kb(tree.path(), &rg_cmd);
+        let Against {
+            check,
+            rg,
+            rss,
+            rg_rss,
+        } = against_ripgrep(tree.path(), "image:|^FROM ");
         println!(
             "{files:>7} {mb:>7.1}  {:>9.3} {:>9.3} {:>6.2}  {:>6} KB {:>6} KB  {:>10.1}",
             check.as_secs_f64(),
@@ -635,6 +620,37 @@ fn write_monorepo_file(root: &Path, i: usize) {
         ),
     };
     std::fs::write(dir.join(name), body).expect("write");
+}
+
+/// `check` against `rg -c PATTERN` on the same tree: best of three, and peak RSS.
+struct Against {
+    check: Duration,
+    rg: Duration,
+    rss: String,
+    rg_rss: String,
+}
+
+fn against_ripgrep(dir: &Path, pattern: &str) -> Against {
+    let check = best_of(3, || {
+        Command::new(bin())
+            .args(["check", "-q"])
+            .current_dir(dir)
+            .output()
+            .expect("check");
+    });
+    let rg = best_of(3, || {
+        Command::new("rg")
+            .args(["-c", pattern, "."])
+            .current_dir(dir)
+            .output()
+            .expect("rg (apt-get install ripgrep)");
+    });
+    Against {
+        check,
+        rg,
+        rss: peak_rss_kb(dir, &[bin(), "check", "-q"]),
+        rg_rss: peak_rss_kb(dir, &["rg", "-c", pattern, "."]),
+    }
 }
 
 fn best_of(n: usize, mut f: impl FnMut()) -> Duration {

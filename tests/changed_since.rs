@@ -3,32 +3,14 @@
 //! are exactly `git diff --name-only REF` plus `git ls-files --others
 //! --exclude-standard` (those that exist and hold references), within the scan roots.
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
 
-const GIT_IDENTITY: [(&str, &str); 4] = [
-    ("GIT_AUTHOR_NAME", "test"),
-    ("GIT_AUTHOR_EMAIL", "test@example.invalid"),
-    ("GIT_COMMITTER_NAME", "test"),
-    ("GIT_COMMITTER_EMAIL", "test@example.invalid"),
-];
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let o = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .envs(GIT_IDENTITY)
-        .output()
-        .expect("git");
-    assert!(
-        o.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+use support::git::git;
 
 fn imagepin(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_imagepin"))

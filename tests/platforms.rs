@@ -11,7 +11,7 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use support::registry::{Request, TestRegistry};
+use support::registry::TestRegistry;
 
 fn imagepin(dir: &Path, reg: &TestRegistry, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_imagepin"))
@@ -40,13 +40,16 @@ fn dockerfile(dir: &tempfile::TempDir) -> String {
     fs::read_to_string(dir.path().join("Dockerfile")).expect("read")
 }
 
-/// (method, path) of the manifest and blob requests in `requests`.
-fn manifest_requests(requests: &[Request]) -> Vec<(String, String)> {
-    requests
-        .iter()
+/// (method, path) of the manifest and blob requests served since `mark`, sorted.
+fn requests_since(reg: &TestRegistry, mark: usize) -> Vec<(String, String)> {
+    let mut seen: Vec<(String, String)> = reg
+        .requests_since(mark)
+        .into_iter()
         .filter(|r| r.path.contains("/manifests/") || r.path.contains("/blobs/"))
-        .map(|r| (r.method.clone(), r.path.clone()))
-        .collect()
+        .map(|r| (r.method, r.path))
+        .collect();
+    seen.sort();
+    seen
 }
 
 #[test]
@@ -122,8 +125,7 @@ fn fix_platform_takes_one_get_per_tag() {
             kids[1], bb[1], kids[1]
         )
     );
-    let mut seen = manifest_requests(&reg.requests_since(mark));
-    seen.sort();
+    let seen = requests_since(&reg, mark);
     assert_eq!(
         seen,
         [
@@ -251,8 +253,7 @@ fn verify_and_update_ask_only_what_the_answer_needs() {
     let mark = reg.mark();
     let o = imagepin(dir.path(), &reg, &["verify", "--strict"]);
     assert_eq!(o.status.code(), Some(0), "{}{}", out(&o), err(&o));
-    let mut seen = manifest_requests(&reg.requests_since(mark));
-    seen.sort();
+    let seen = requests_since(&reg, mark);
     let busybox_index = reg.head_digest("library/busybox", "1").expect("index");
     assert_eq!(
         seen,
@@ -272,8 +273,7 @@ fn verify_and_update_ask_only_what_the_answer_needs() {
     let mark = reg.mark();
     let o = imagepin(dir.path(), &reg, &["update"]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
-    let mut seen = manifest_requests(&reg.requests_since(mark));
-    seen.sort();
+    let seen = requests_since(&reg, mark);
     assert_eq!(
         seen,
         [
@@ -305,8 +305,7 @@ fn verify_and_update_ask_only_what_the_answer_needs() {
     let o = imagepin(dir.path(), &reg, &["update", "--dry-run"]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     assert_eq!(out(&o).matches(&nginx2[..19]).count(), 2, "{}", out(&o));
-    let mut seen = manifest_requests(&reg.requests_since(mark));
-    seen.sort();
+    let seen = requests_since(&reg, mark);
     assert_eq!(
         seen,
         [

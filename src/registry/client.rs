@@ -205,15 +205,10 @@ impl Client {
         cell.get_or_init(|| async {
             let url = ep.manifest_url(repository, reference);
             let answer = self
-                .authorized(ep, repository, Kind::Head, |auth| {
+                .authorized(ep, repository, reference, &url, Kind::Head, |auth| {
                     self.manifest_request(ep, Method::HEAD, &url, auth)
                 })
                 .await?;
-            if !answer.status.is_success() {
-                return Err(self
-                    .error_for(ep, repository, reference, answer.status, &url)
-                    .await);
-            }
             match answer.header("docker-content-digest") {
                 Some(digest) => {
                     validate_digest(&digest).map_err(|m| protocol(ep, m))?;
@@ -250,15 +245,10 @@ impl Client {
     ) -> Result<Arc<Manifest>, RegistryError> {
         let url = ep.manifest_url(repository, reference);
         let answer = self
-            .authorized(ep, repository, Kind::Get, |auth| {
+            .authorized(ep, repository, reference, &url, Kind::Get, |auth| {
                 self.manifest_request(ep, Method::GET, &url, auth)
             })
             .await?;
-        if !answer.status.is_success() {
-            return Err(self
-                .error_for(ep, repository, reference, answer.status, &url)
-                .await);
-        }
         let content_type = answer.header(CONTENT_TYPE.as_str());
         let media_type = manifest_media_type(content_type.as_deref(), &answer.body).map_err(|what| {
             protocol(
@@ -309,15 +299,10 @@ impl Client {
                 ep.repository(repository)
             );
             let answer = self
-                .authorized(ep, repository, Kind::Get, |auth| {
+                .authorized(ep, repository, digest, &url, Kind::Get, |auth| {
                     with_auth(self.http_for(ep).get(&url), auth)
                 })
                 .await?;
-            if !answer.status.is_success() {
-                return Err(self
-                    .error_for(ep, repository, digest, answer.status, &url)
-                    .await);
-            }
             let actual = sha256(&answer.body);
             if actual != digest {
                 return Err(protocol(ep, format!("blob {digest} hashes to {actual}")));
@@ -347,11 +332,31 @@ impl Client {
         let _ = self.authorization(ep, repository).await;
     }
 
+    /// Send an authorized request about `reference` in `repository` to `url`; a
+    /// failure status becomes the error saying what it means.
+    async fn authorized(
+        &self,
+        ep: &Endpoint,
+        repository: &str,
+        reference: &str,
+        url: &str,
+        kind: Kind,
+        make: impl Fn(Option<&str>) -> RequestBuilder,
+    ) -> Result<Fetched, RegistryError> {
+        let answer = self.authorized_answer(ep, repository, kind, make).await?;
+        if !answer.status.is_success() {
+            return Err(self
+                .error_for(ep, repository, reference, answer.status, url)
+                .await);
+        }
+        Ok(answer)
+    }
+
     /// Send an authorized request for `repository`. When a token asked for several
     /// repositories is refused here, this repository gets a token of its own and the
     /// request is sent once more; if that works, the registry does not honour batched
     /// tokens, and every later lookup of it asks one token per repository.
-    async fn authorized(
+    async fn authorized_answer(
         &self,
         ep: &Endpoint,
         repository: &str,

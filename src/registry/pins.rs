@@ -176,7 +176,7 @@ pub async fn follow(
             );
             return Ok(match platform {
                 Some(p) => Move {
-                    digest: platform_of(&cx, &tag, &new, &p, false).await?.digest,
+                    digest: platform_of(&cx, &tag, &new.digest, &p, false).await?.digest,
                     warning: Some(format!(
                         "{gone}; re-pinned to the tag's {p} image (--platform)"
                     )),
@@ -198,7 +198,9 @@ pub async fn follow(
         Err(e) => return Err(e),
     };
     Ok(moved(
-        platform_of(&cx, &tag, &new, &wanted, true).await?.digest,
+        platform_of(&cx, &tag, &new.digest, &wanted, true)
+            .await?
+            .digest,
     ))
 }
 
@@ -260,24 +262,21 @@ pub async fn for_platform(
     target: Target,
     wanted: Platform,
 ) -> Result<Resolved, RegistryError> {
-    let manifest = cx
-        .client
-        .manifest(&cx.endpoint, &target.repository, &target.reference)
-        .await?;
-    choose(&cx, &target, &manifest, &wanted, false).await
+    platform_of(&cx, &target, &target.reference, &wanted, false).await
 }
 
-/// The manifest of `wanted` in what a tag points to now (`now`, from its `HEAD`).
+/// The manifest of `wanted` in what `tag` points to (`reference`: the tag, or the
+/// digest its `HEAD` gave).
 async fn platform_of(
     cx: &Lookup,
     tag: &Target,
-    now: &Resolved,
+    reference: &str,
     wanted: &Platform,
     following: bool,
 ) -> Result<Resolved, RegistryError> {
     let manifest = cx
         .client
-        .manifest(&cx.endpoint, &tag.repository, &now.digest)
+        .manifest(&cx.endpoint, &tag.repository, reference)
         .await?;
     choose(cx, tag, &manifest, wanted, following).await
 }
