@@ -21,7 +21,7 @@
 //!   files): `check` against `rg -c 'image:|^FROM '`, wall time and peak RSS.
 //!
 //! `IMAGEPIN_BENCH_SECTIONS=resolution,commands,tokens,scanning,monorepo` picks
-//! sections (default: all). Needs `docker-registry`, `rg` and `/usr/bin/time`
+//! sections (default: all); `IMAGEPIN_BENCH_BIN=PATH` measures another imagepin build. Needs `docker-registry`, `rg` and `/usr/bin/time`
 //! (`scripts/bench` installs them). Run with `cargo bench --bench end_to_end`.
 
 #[path = "../tests/support/faults.rs"]
@@ -48,8 +48,13 @@ const MANIFESTS: usize = 1_500;
 const REFS_PER_MANIFEST: usize = 4;
 const CORPUS_COPIES: usize = 20;
 
+/// The binary measured: this build, or `IMAGEPIN_BENCH_BIN` (to compare another).
 fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_imagepin")
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        std::env::var("IMAGEPIN_BENCH_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_imagepin").to_string())
+    })
 }
 
 fn main() {
@@ -77,11 +82,12 @@ fn main() {
     );
     if wants("resolution") || wants("tokens") {
         let (reg, tree) = seeded_repositories();
+        if wants("tokens") {
+            // Dry runs: the tree stays unpinned for the resolution runs.
+            tokens(&reg, tree.path(), latency);
+        }
         if wants("resolution") {
             resolution(&reg, tree.path(), latency);
-        }
-        if wants("tokens") {
-            tokens(&reg, tree.path(), latency);
         }
     }
     if wants("commands") {
