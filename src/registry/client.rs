@@ -693,7 +693,7 @@ impl Client {
                                     return Err(protocol(
                                         ep,
                                         format!(
-                                            "{url} answered with more than {MAX_BODY_BYTES} bytes"
+                                            "the answer from {url} is larger than {MAX_BODY_BYTES} bytes"
                                         ),
                                     ));
                                 }
