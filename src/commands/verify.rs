@@ -57,9 +57,12 @@ pub fn run(
     for (f, pin) in &pinned {
         let row = match states.get(pin) {
             Some(Ok(PinState::Dangling)) => Row::new(f, Action::Dangling).with_message(format!(
-                "{} does not exist in {} (garbage-collected or deleted upstream, or the digest was edited by hand)",
+                "{} does not exist in {}: garbage-collected or deleted upstream, or the digest was edited by hand",
                 short_digest(&pin.digest),
-                pin.registry
+                session.as_ref().map_or_else(
+                    || pin.registry.clone(),
+                    |s| s.resolver.endpoint(&pin.registry).asked()
+                )
             )),
             Some(Err(e)) => Row::new(f, Action::Failed).with_message(e.to_string()),
             None => Row::new(f, Action::Failed).with_message("not looked up"),

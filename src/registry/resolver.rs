@@ -203,7 +203,8 @@ impl Resolver {
 
     /// Announce each registry's repositories, in lookup order, and ask for their
     /// batched tokens at once (a few per registry), beside the lookups: the first
-    /// lookups wait for one token round trip, the later ones for none.
+    /// lookups wait for one token round trip, the later ones for none. Each of these
+    /// counts against its host's limit like a lookup (it may ping the registry).
     fn warm_tokens<K: Keyed>(&self, keys: &[K]) -> JoinSet<()> {
         let mut by_endpoint: Vec<(Endpoint, Vec<String>)> = Vec::new();
         for key in keys {
@@ -216,7 +217,7 @@ impl Resolver {
         }
         let mut warming = JoinSet::new();
         for (ep, repositories) in by_endpoint {
-            let permits = Arc::new(Semaphore::new(self.concurrency));
+            let permits = self.limit(&ep);
             for repository in self.client.announce(&ep, &repositories) {
                 let (client, ep, permits) = (self.client.clone(), ep.clone(), permits.clone());
                 warming.spawn(async move {

@@ -206,6 +206,7 @@ fn serve(conn: TcpStream, upstream: &str, state: &Mutex<State>, gate: &Gate) {
             }
             Some(Fault::TruncateBody) => {
                 let reply = forward(&req, upstream, Some(Fault::TruncateBody));
+                state.lock().expect("state").in_flight -= 1;
                 let _ = conn.write_all(&reply);
                 let _ = conn.shutdown(Shutdown::Both);
                 return;
@@ -234,8 +235,10 @@ fn serve(conn: TcpStream, upstream: &str, state: &Mutex<State>, gate: &Gate) {
             }
             other => forward(&req, upstream, other),
         };
-        let written = conn.write_all(&reply);
+        // Done before the answer leaves: once it has, the client may send its next
+        // request, which must not count as overlapping this one.
         state.lock().expect("state").in_flight -= 1;
+        let written = conn.write_all(&reply);
         if written.is_err() {
             return;
         }
