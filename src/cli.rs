@@ -24,9 +24,8 @@ use crate::stdin::{self, StdinFormat, Stream};
     version,
     about = "Pin container image references to the digests their tags point to now.",
     long_about = None,
-    // imagepin prints no colour codes (so NO_COLOR holds by construction): help and
-    // usage errors included.
-    color = clap::ColorChoice::Never
+    // imagepin prints no colour codes (so NO_COLOR holds by construction), help and usage
+    // errors included: clap is built without its "color" feature (Cargo.toml).
 )]
 pub struct Cli {
     /// Only results and errors: no warnings, summaries or progress bar.
