@@ -47,8 +47,9 @@ pub enum HclDialect {
 }
 
 /// Extensions after `Dockerfile.` (or `-`, `_`) that say the file is something else:
-/// documentation, data, ignore files, editor leftovers.
-const NOT_DOCKERFILE: [&str; 20] = [
+/// documentation, data, ignore files, editor leftovers, source code in other languages
+/// (a scanner's own `jenkinsfile.rs` is not a Jenkinsfile; `Jenkinsfile.groovy` is).
+const NOT_DOCKERFILE: [&str; 33] = [
     "md",
     "markdown",
     "txt",
@@ -69,6 +70,19 @@ const NOT_DOCKERFILE: [&str; 20] = [
     "rej",
     "swp",
     "lock",
+    "rs",
+    "go",
+    "js",
+    "ts",
+    "java",
+    "kt",
+    "rb",
+    "c",
+    "h",
+    "cc",
+    "cpp",
+    "cs",
+    "php",
 ];
 
 /// Extensions of Quadlet units that can name images (`.kube` and `.network` cannot).
@@ -608,6 +622,11 @@ mod tests {
         assert_eq!(k("Deploy.Jenkinsfile"), Some(FileKind::Jenkinsfile));
         assert_eq!(k("Jenkinsfile.release"), Some(FileKind::Jenkinsfile));
         assert_eq!(k("Jenkinsfile.md"), None);
+        assert_eq!(k("Jenkinsfile.groovy"), Some(FileKind::Jenkinsfile));
+        // Source files named after what they handle (this repository's scanners).
+        assert_eq!(k("jenkinsfile.rs"), None);
+        assert_eq!(k("jenkinsfile_test.go"), None);
+        assert_eq!(k("dockerfile.rs"), None);
     }
 
     #[test]
