@@ -10,7 +10,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use imagepin::reference::Reference;
 use imagepin::rewrite::{self, Edit};
 use imagepin::scan::{self, FileKind};
-use imagepin::yaml::{fast, ts};
+use imagepin::yaml::{fast, full};
 
 fn corpus() -> Vec<(PathBuf, String, FileKind)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/corpus");
@@ -89,10 +89,10 @@ fn benches(c: &mut Criterion) {
             }
         })
     });
-    g.bench_function(format!("tree-sitter ({} files)", taken.len()), |b| {
+    g.bench_function(format!("complete ({} files)", taken.len()), |b| {
         b.iter(|| {
             for t in &taken {
-                let _ = black_box(ts::read(black_box(t)).is_ok());
+                let _ = black_box(full::read(black_box(t)).is_ok());
             }
         })
     });

@@ -8,12 +8,13 @@ use std::io::Write;
 use std::sync::mpsc;
 
 use crate::config::ImageFilter;
-use crate::finding::Status;
+use crate::finding::{Skipped, Status};
 use crate::registry::{RegistryError, Resolutions, Resolved, Target};
 use crate::report::{self, Action, Row};
 use crate::rewrite::{self, Edit};
 use crate::scan;
 use crate::walk::ScannedFile;
+use crate::yaml;
 
 /// What to do with planned edits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -239,14 +240,41 @@ fn edited_text(file: &ScannedFile, edits: &[Edit], apply: &Apply<'_>) -> Result<
     let Some(source) = file.source.as_deref() else {
         return Err(format!("{path}: text was not kept for rewriting (bug)"));
     };
+    skipped_untouched(file, source, edits)?;
     let new = rewrite::apply(source, edits).map_err(|e| format!("{path}: {e}"))?;
     let pins_added = if apply.edits_pin { edits.len() } else { 0 };
     verify_rescan(file, &new, pins_added, apply.ignore)?;
     Ok(new)
 }
 
+/// A document that was skipped is never written: no edit may touch its bytes.
+fn skipped_untouched(file: &ScannedFile, source: &str, edits: &[Edit]) -> Result<(), String> {
+    if !file.skipped.iter().any(Skipped::is_document) {
+        return Ok(());
+    }
+    let pieces = yaml::split::documents(source);
+    for (i, piece) in pieces.iter().enumerate() {
+        let next_line = pieces.get(i + 1).map_or(usize::MAX, |p| p.line);
+        let skipped = file.skipped.iter().any(|s| {
+            s.is_document() && s.line.is_some_and(|l| (piece.line..next_line).contains(&l))
+        });
+        let touched = edits
+            .iter()
+            .any(|e| e.span.start < piece.range.end && e.span.end >= piece.range.start);
+        if skipped && touched {
+            return Err(format!(
+                "{}:{}: an edit falls in a skipped document (bug); not written",
+                report::display_path(&file.path),
+                piece.line
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Re-scan the edited text: it must hold the same number of references, with exactly
-/// `pins_added` more of them pinned. Anything else means a span was wrong: refuse.
+/// `pins_added` more of them pinned, and the same skipped documents at the same lines.
+/// Anything else means a span was wrong: refuse.
 fn verify_rescan(
     file: &ScannedFile,
     new: &str,
@@ -254,8 +282,23 @@ fn verify_rescan(
     ignore: &ImageFilter,
 ) -> Result<(), String> {
     let path = report::display_path(&file.path);
-    let mut after = scan::scan_source(file.scan_path(), new, file.kind)
+    let scanned = scan::scan_file(file.scan_path(), new, file.kind)
         .map_err(|e| format!("{path}: edited text no longer parses ({e}); not written"))?;
+    let skips = |s: &[Skipped]| {
+        s.iter()
+            .map(|s| (s.line, s.message.clone()))
+            .collect::<Vec<_>>()
+    };
+    if skips(&scanned.skipped) != skips(&file.skipped) {
+        let what = scanned
+            .skipped
+            .first()
+            .map_or_else(|| "a skipped part now reads".to_string(), |s| s.to_string());
+        return Err(format!(
+            "{path}: edited text does not read as the original did ({what}); not written"
+        ));
+    }
+    let mut after = scanned.findings;
     after.retain(|f| !ignore.matches(f));
     let pinned = |fs: &mut dyn Iterator<Item = Status>| fs.filter(|s| *s == Status::Pinned).count();
     let before_pinned = pinned(&mut file.findings.iter().map(|f| f.status));

@@ -130,6 +130,9 @@ struct CheckArgs {
     /// How to print findings.
     #[arg(long, value_enum, default_value_t)]
     format: OutputFormat,
+    /// Fail (exit 1) when any file or YAML document could not be read.
+    #[arg(long)]
+    strict: bool,
 }
 
 #[derive(Debug, Args)]
@@ -161,6 +164,9 @@ struct FixArgs {
     /// does not hold fails.
     #[arg(long, value_name = "FILE", conflicts_with = "lock")]
     from_lock: Option<PathBuf>,
+    /// Fail (exit 1) when any file or YAML document could not be read.
+    #[arg(long)]
+    strict: bool,
     #[command(flatten)]
     registry: RegistryArgs,
 }
@@ -192,6 +198,9 @@ struct UpdateArgs {
     /// tag (os/arch[/variant]) instead of its index. Other pins keep their own platform.
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     platform: Option<String>,
+    /// Fail (exit 1) when any file or YAML document could not be read.
+    #[arg(long)]
+    strict: bool,
     #[command(flatten)]
     registry: RegistryArgs,
 }
@@ -200,7 +209,8 @@ struct UpdateArgs {
 struct VerifyArgs {
     #[command(flatten)]
     scan: ScanArgs,
-    /// Also fail when a pin's tag no longer points to the pinned digest (drift).
+    /// Also fail when a pin's tag no longer points to the pinned digest (drift), or
+    /// when any file or YAML document could not be read.
     #[arg(long)]
     strict: bool,
     /// How to print results.
@@ -289,7 +299,7 @@ fn run(cli: Cli) -> Result<Outcome, RunError> {
                 .file
                 .registry_settings(&loaded.dir, &[], 1, 1)
                 .map_err(RunError::Usage)?;
-            commands::check::run(&input, &scan, args.format)
+            commands::check::run(&input, &scan, args.format, args.strict)
         }
         Command::Fix(args) => {
             no_diff_with_machine_format(args.diff, args.format)?;
@@ -310,6 +320,7 @@ fn run(cli: Cli) -> Result<Outcome, RunError> {
                 from_lock: from_lock.as_ref(),
                 lock: args.lock.as_deref(),
                 keep_going: args.keep_going,
+                strict: args.strict,
             };
             commands::fix::run(&input, &scan, &settings, &opts)
         }
@@ -338,6 +349,7 @@ fn run(cli: Cli) -> Result<Outcome, RunError> {
                 &recording,
                 args.keep_going,
                 platform.as_ref(),
+                args.strict,
             )
         }
         Command::Verify(args) => {

@@ -160,12 +160,22 @@ pub struct Finding {
     pub note: Option<String>,
 }
 
-/// A file that could not be scanned: skipped, never written.
+/// A file that could not be scanned, or one document of it: skipped, never written.
 #[derive(Debug, Clone)]
 pub struct Skipped {
     pub path: PathBuf,
     pub line: Option<usize>,
     pub message: String,
+}
+
+/// How the message of a [`Skipped`] document (not a whole file) begins.
+pub const DOCUMENT_SKIPPED: &str = "document skipped";
+
+impl Skipped {
+    /// Whether one document of a file was skipped (the rest of it was read).
+    pub fn is_document(&self) -> bool {
+        self.message.starts_with(DOCUMENT_SKIPPED)
+    }
 }
 
 impl std::fmt::Display for Skipped {

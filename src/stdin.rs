@@ -115,6 +115,7 @@ impl Stream {
                 source: Some(source),
                 kind,
                 scanned_as: Some(self.scanned_as.clone()),
+                skipped: skipped.clone(),
             }],
             skipped,
         }

@@ -34,6 +34,9 @@ pub struct ScannedFile {
     /// The name the text was scanned as, when it is not `path` (stdin read as if it
     /// were a file of that name): it decides the reader and the rules.
     pub scanned_as: Option<PathBuf>,
+    /// Its parts that could not be read (also in [`Scan::skipped`]): never written,
+    /// and still there, unchanged, after an edit of the rest.
+    pub skipped: Vec<Skipped>,
 }
 
 impl ScannedFile {
@@ -270,6 +273,7 @@ fn scan_file(
         source,
         kind,
         scanned_as: None,
+        skipped: skipped.clone(),
     };
     Ok((Some(file), skipped))
 }

@@ -66,7 +66,8 @@ fn templates_that_are_not_yaml_are_skipped_untouched_with_file_and_line() {
     assert_eq!(snapshot(tree.path()), before);
     let err = stderr(&out);
     assert!(
-        err.contains("warning: deployment.yaml:") && err.contains("does not parse as YAML"),
+        err.contains("warning: deployment.yaml:11: document skipped: a Go template")
+            && err.contains("Helm templates must be rendered first"),
         "{err}"
     );
     let check = imagepin(tree.path(), &["check"]);

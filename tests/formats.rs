@@ -287,8 +287,9 @@ fn unknown_config_keys_are_a_usage_error_naming_the_key() {
     assert!(stderr(&out).contains("exclued"), "{}", stderr(&out));
 }
 
-/// Valid YAML that the tree-sitter grammar cannot parse (a multi-line quoted scalar in a
-/// flow sequence, as in Argo's examples) is read by the fallback, not skipped.
+/// Valid YAML that tree-sitter's grammar could not parse (a multi-line quoted scalar in
+/// a flow sequence, as in Argo's examples) is read by the complete reader, with every
+/// format rule, not skipped or guessed at.
 #[test]
 fn valid_yaml_outside_the_grammar_is_still_pinned() {
     let check = imagepin(&golden("grammar-gap").join("input"), &["check"]);

@@ -1,6 +1,7 @@
 //! `imagepin check`: offline. Lists every reference and its state; any reference
 //! without a digest (mutable or untagged) makes the outcome a problem. From stdin, so
-//! does a templated reference in rendered output, or a stream that cannot be read.
+//! does a templated reference in rendered output, or a stream that cannot be read;
+//! with `--strict`, so does any file or YAML document that could not be read.
 
 use super::{Input, Outcome};
 use crate::config::ScanSettings;
@@ -12,9 +13,10 @@ pub fn run(
     input: &Input,
     settings: &ScanSettings,
     format: OutputFormat,
+    strict: bool,
 ) -> Result<Outcome, RunError> {
     let scan = input.scan(settings, &|_| false);
-    let unread = input.report_skipped(&scan.skipped);
+    let unread = input.report_skipped(&scan.skipped, strict);
     let findings = || scan.files.iter().flat_map(|f| f.findings.iter());
     let rows: Vec<Row<'_>> = findings()
         .map(|f| {
@@ -25,7 +27,7 @@ pub fn run(
             }
         })
         .collect();
-    super::print(Command::Check, &rows, format, false, false)?;
+    super::print(Command::Check, &rows, &scan.skipped, format, strict, false)?;
     report::status_summary(findings());
     let unpinned = findings().any(|f| f.status.needs_pin());
     let failed = rows.iter().any(|r| r.action == Action::Failed);

@@ -96,6 +96,8 @@ pub struct Options<'a> {
     pub lock: Option<&'a Path>,
     /// Stdin: write the stream even when some references could not be pinned.
     pub keep_going: bool,
+    /// Anything that could not be read fails the run.
+    pub strict: bool,
 }
 
 pub fn run(
@@ -106,7 +108,7 @@ pub fn run(
 ) -> Result<Outcome, RunError> {
     let (mode, platform) = (opts.mode, opts.platform);
     let scan = input.scan(scan_settings, &|fs| fs.iter().any(|f| f.status.needs_pin()));
-    let unread = input.report_skipped(&scan.skipped);
+    let unread = input.report_skipped(&scan.skipped, opts.strict);
 
     // Each file's lookups, and all of them in file order (each once): with pipelined
     // writes, early files finish early.
@@ -179,7 +181,14 @@ pub fn run(
     }
     // The stream's rows were reported on stderr with it.
     if !to_stream {
-        super::print(Command::Fix, &rows, opts.format, false, mode == Mode::Diff)?;
+        super::print(
+            Command::Fix,
+            &rows,
+            &scan.skipped,
+            opts.format,
+            opts.strict,
+            mode == Mode::Diff,
+        )?;
     }
     if let Some(path) = opts.lock {
         let mut record = Record::new(platform);

@@ -50,13 +50,14 @@ impl Input {
         matches!(self, Input::Stdin(_))
     }
 
-    /// Report what was not scanned. A file that cannot be read is a warning; from
-    /// stdin it is an error (what cannot be read can be neither passed on pinned nor
-    /// called clean). Returns whether it makes the outcome a problem.
-    pub fn report_skipped(&self, skipped: &[Skipped]) -> bool {
+    /// Report what was not scanned. A file (or YAML document) that cannot be read is
+    /// a warning, a problem only with `--strict`; from stdin it is an error (what
+    /// cannot be read can be neither passed on pinned nor called clean). Returns
+    /// whether it makes the outcome a problem.
+    pub fn report_skipped(&self, skipped: &[Skipped], strict: bool) -> bool {
         if !self.is_stdin() {
             report::skipped(skipped);
-            return false;
+            return strict && !skipped.is_empty();
         }
         for s in skipped {
             report::error(&s.to_string());
@@ -153,9 +154,12 @@ fn rate_limit_text(raw: &str) -> String {
 
 /// Print rows; a reader that went away (`imagepin check | head`) does not change the
 /// outcome, and rows are all computed before printing.
+/// `skipped`: what could not be read (machine formats list it; text has said it on
+/// stderr). `strict`: drift and skipping are errors.
 pub fn print(
     command: report::Command,
     rows: &[Row<'_>],
+    skipped: &[Skipped],
     format: report::OutputFormat,
     strict: bool,
     diff_mode: bool,
@@ -164,6 +168,7 @@ pub fn print(
         &mut std::io::stdout().lock(),
         command,
         rows,
+        skipped,
         format,
         strict,
         diff_mode,
@@ -175,6 +180,7 @@ pub fn print_to(
     out: &mut impl Write,
     command: report::Command,
     rows: &[Row<'_>],
+    skipped: &[Skipped],
     format: report::OutputFormat,
     strict: bool,
     diff_mode: bool,
@@ -191,9 +197,9 @@ pub fn print_to(
             .filter(|r| matches!(r.action, Action::Failed | Action::Skipped))
             .cloned()
             .collect();
-        report::rows(out, command, &problems, format, strict)
+        report::rows(out, command, &problems, skipped, format, strict)
     } else {
-        report::rows(out, command, rows, format, strict)
+        report::rows(out, command, rows, skipped, format, strict)
     };
     match result.and_then(|()| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),

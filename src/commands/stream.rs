@@ -50,6 +50,7 @@ pub fn carry_out<'a>(
         &mut stderr,
         reporting.command,
         &rows,
+        &scan.skipped,
         reporting.format,
         false,
         false,

@@ -61,7 +61,8 @@ fn digest_edit(f: &Finding, digest: &str) -> Option<Edit> {
 }
 
 /// `keep_going`: from stdin, write the stream even when some pins could not be
-/// followed. `platform`: where pins whose digest is gone go.
+/// followed. `platform`: where pins whose digest is gone go. `strict`: anything that
+/// could not be read fails the run.
 #[allow(clippy::too_many_arguments)]
 pub fn run(
     input: &Input,
@@ -72,6 +73,7 @@ pub fn run(
     recording: &Recording,
     keep_going: bool,
     platform: Option<&Platform>,
+    strict: bool,
 ) -> Result<Outcome, RunError> {
     // Every precondition of recording the change is checked before anything is written.
     if recording.commit {
@@ -84,7 +86,7 @@ pub fn run(
     let scan = input.scan(scan_settings, &|fs| {
         fs.iter().any(|f| followed(f).is_some())
     });
-    let unread = input.report_skipped(&scan.skipped);
+    let unread = input.report_skipped(&scan.skipped, strict);
     let findings = || scan.files.iter().flat_map(|f| f.findings.iter());
     let pins: Vec<Pin> = findings().filter_map(followed).collect();
 
@@ -138,7 +140,14 @@ pub fn run(
         (rows, changed.map(|f| f.path.clone()).collect())
     } else {
         let done = carry_out_all(&scan.files, &apply, |file| plan_file(file, &moves));
-        super::print(Command::Update, &done.0, format, false, mode == Mode::Diff)?;
+        super::print(
+            Command::Update,
+            &done.0,
+            &scan.skipped,
+            format,
+            strict,
+            mode == Mode::Diff,
+        )?;
         done
     };
     for row in rows

@@ -1,9 +1,10 @@
 //! `imagepin verify`: every pinned digest must still exist in its registry, asked
 //! through mirrors and credentials like every lookup, concurrently, each unique pin
 //! once. A pin whose tag now points elsewhere has drifted: reported as information, or
-//! as an error with `--strict`. A platform pin has drifted only when it is no longer in
-//! its tag's index. One `HEAD` of the tag answers both questions while the tag still
-//! points at the pin ([`crate::registry::pins::verify`]).
+//! as an error with `--strict`, which also fails the run when anything could not be
+//! read. A platform pin has drifted only when it is no longer in its tag's index. One
+//! `HEAD` of the tag answers both questions while the tag still points at the pin
+//! ([`crate::registry::pins::verify`]).
 
 use std::collections::HashMap;
 
@@ -33,7 +34,7 @@ pub fn run(
     settings: &RegistrySettings,
 ) -> Result<Outcome, RunError> {
     let scan = input.scan(scan_settings, &|_| false);
-    let unread = input.report_skipped(&scan.skipped);
+    let unread = input.report_skipped(&scan.skipped, strict);
     let pinned: Vec<(&Finding, Pin)> = scan
         .files
         .iter()
@@ -85,7 +86,7 @@ pub fn run(
         };
         rows.push(row);
     }
-    super::print(Command::Verify, &rows, format, strict, false)?;
+    super::print(Command::Verify, &rows, &scan.skipped, format, strict, false)?;
 
     let count = |a: Action| rows.iter().filter(|r| r.action == a).count();
     let (dangling, drifted, failed) = (

@@ -1,11 +1,29 @@
 //! GitHub Actions workflow commands: `::error file=…,line=…,col=…,title=…::message`, one
-//! per problem, which GitHub shows as annotations on the pull request's files.
+//! per problem, and a `::warning` per skipped file or document (`::error` with
+//! `--strict`), which GitHub shows as annotations on the pull request's files.
 
 use std::io::{self, Write};
 
 use super::{Level, Row, display_path};
+use crate::finding::Skipped;
 
-pub fn rows(out: &mut impl Write, rows: &[Row<'_>], strict: bool) -> io::Result<()> {
+pub fn rows(
+    out: &mut impl Write,
+    rows: &[Row<'_>],
+    skipped: &[Skipped],
+    strict: bool,
+) -> io::Result<()> {
+    let command = if strict { "error" } else { "warning" };
+    for s in skipped {
+        let line = s.line.map(|l| format!(",line={l}")).unwrap_or_default();
+        writeln!(
+            out,
+            "::{command} file={}{line},title={}::{}",
+            escape_property(&display_path(&s.path)),
+            escape_property("imagepin: skipped"),
+            escape_data(&s.message),
+        )?;
+    }
     for row in rows {
         let Some((problem, level)) = row.problem(strict) else {
             continue;

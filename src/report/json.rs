@@ -1,12 +1,14 @@
-//! JSON output: one object `{"findings": [...]}`. Each finding has the fields `check`
-//! prints, plus, for commands that act, `action`, `old_digest`, `new_digest` and `error`.
+//! JSON output: one object `{"findings": [...], "skipped": [...]}`. Each finding has
+//! the fields `check` prints, plus, for commands that act, `action`, `old_digest`,
+//! `new_digest` and `error`; each skipped file or document its `path`, `line` (null
+//! for a whole file without one) and `reason`.
 
 use std::io::{self, Write};
 
 use serde::Serialize;
 
 use super::{Action, Row, display_path};
-use crate::finding::{Format, Status};
+use crate::finding::{Format, Skipped, Status};
 
 #[derive(Serialize)]
 struct FindingJson<'a> {
@@ -35,11 +37,27 @@ struct Outcome<'a> {
 }
 
 #[derive(Serialize)]
-struct Doc<'a> {
-    findings: Vec<FindingJson<'a>>,
+struct SkippedJson<'a> {
+    path: String,
+    line: Option<usize>,
+    reason: &'a str,
 }
 
-pub fn rows(out: &mut impl Write, rows: &[Row<'_>]) -> io::Result<()> {
+#[derive(Serialize)]
+struct Doc<'a> {
+    findings: Vec<FindingJson<'a>>,
+    skipped: Vec<SkippedJson<'a>>,
+}
+
+pub fn rows(out: &mut impl Write, rows: &[Row<'_>], skipped: &[Skipped]) -> io::Result<()> {
+    let skipped = skipped
+        .iter()
+        .map(|s| SkippedJson {
+            path: display_path(&s.path),
+            line: s.line,
+            reason: &s.message,
+        })
+        .collect();
     let findings = rows
         .iter()
         .map(|row| {
@@ -66,6 +84,6 @@ pub fn rows(out: &mut impl Write, rows: &[Row<'_>]) -> io::Result<()> {
             }
         })
         .collect();
-    serde_json::to_writer_pretty(&mut *out, &Doc { findings })?;
+    serde_json::to_writer_pretty(&mut *out, &Doc { findings, skipped })?;
     writeln!(out)
 }

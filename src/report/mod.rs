@@ -221,19 +221,22 @@ pub enum Command {
     Verify,
 }
 
-/// Render rows on stdout in the chosen format.
+/// Render rows, and what was skipped, on stdout in the chosen format (text output
+/// leaves the skipped to the warnings on stderr). `strict`: drift and skipping are
+/// errors.
 pub fn rows(
     out: &mut impl Write,
     command: Command,
     rows: &[Row<'_>],
+    skipped: &[Skipped],
     format: OutputFormat,
     strict: bool,
 ) -> io::Result<()> {
     match format {
         OutputFormat::Text => text::rows(out, command, rows, strict),
-        OutputFormat::Json => json::rows(out, rows),
-        OutputFormat::Sarif => sarif::rows(out, rows, strict),
-        OutputFormat::Github => github::rows(out, rows, strict),
+        OutputFormat::Json => json::rows(out, rows, skipped),
+        OutputFormat::Sarif => sarif::rows(out, rows, skipped, strict),
+        OutputFormat::Github => github::rows(out, rows, skipped, strict),
     }
 }
 
@@ -311,6 +314,29 @@ pub fn summary(message: &str) {
 pub fn skipped(skipped: &[Skipped]) {
     for s in skipped {
         warning(&s.to_string());
+    }
+    if let Some(counts) = skipped_counts(skipped) {
+        summary(&format!(
+            "skipped {counts}: their images were not read (`--strict` fails the run)"
+        ));
+    }
+}
+
+/// `1 file and 2 YAML documents`, or `None` when nothing was skipped (a part of a
+/// file that was not read counts as a file).
+pub fn skipped_counts(skipped: &[Skipped]) -> Option<String> {
+    let documents = skipped.iter().filter(|s| s.is_document()).count();
+    let files = skipped.len() - documents;
+    let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    match (files, documents) {
+        (0, 0) => None,
+        (f, 0) => Some(plural(f, "file")),
+        (0, d) => Some(plural(d, "YAML document")),
+        (f, d) => Some(format!(
+            "{} and {}",
+            plural(f, "file"),
+            plural(d, "YAML document")
+        )),
     }
 }
 

@@ -1,14 +1,21 @@
 //! SARIF 2.1.0 output for code-scanning dashboards: one run, one rule per kind of
 //! problem (untagged, mutable, drifted, dangling, unresolved, unrendered), one result
-//! per problem with its file, line and column. Only the fields used are emitted.
+//! per problem with its file, line and column, and a tool execution notification per
+//! skipped file or document. Only the fields used are emitted.
 
 use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
 use super::{Level, Problem, Row, display_path};
+use crate::finding::Skipped;
 
-pub fn rows(out: &mut impl Write, rows: &[Row<'_>], strict: bool) -> io::Result<()> {
+pub fn rows(
+    out: &mut impl Write,
+    rows: &[Row<'_>],
+    skipped: &[Skipped],
+    strict: bool,
+) -> io::Result<()> {
     let rules: Vec<Value> = Problem::ALL
         .iter()
         .map(|p| {
@@ -46,6 +53,22 @@ pub fn rows(out: &mut impl Write, rows: &[Row<'_>], strict: bool) -> io::Result<
             }))
         })
         .collect();
+    let notifications: Vec<Value> = skipped
+        .iter()
+        .map(|s| {
+            let mut location = json!({
+                "artifactLocation": {"uri": uri(&display_path(&s.path)), "uriBaseId": "%SRCROOT%"},
+            });
+            if let Some(line) = s.line {
+                location["region"] = json!({"startLine": line});
+            }
+            json!({
+                "level": if strict { "error" } else { "warning" },
+                "message": {"text": s.message},
+                "locations": [{"physicalLocation": location}],
+            })
+        })
+        .collect();
     let doc = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -57,6 +80,10 @@ pub fn rows(out: &mut impl Write, rows: &[Row<'_>], strict: bool) -> io::Result<
                 "rules": rules,
             }},
             "results": results,
+            "invocations": [{
+                "executionSuccessful": true,
+                "toolExecutionNotifications": notifications,
+            }],
         }],
     });
     serde_json::to_writer_pretty(&mut *out, &doc)?;

@@ -142,7 +142,9 @@ mod tests {
     use crate::scan::yaml::read;
 
     fn found(src: &str) -> (Vec<Candidate>, Vec<Unread>) {
-        let (mut c, u) = read(src, Path::new("app.yaml"), Flavor::Plain).unwrap();
+        let read = read(src, Path::new("app.yaml"), Flavor::Plain);
+        assert!(read.refused.is_empty(), "{:?}", read.refused);
+        let (mut c, u) = (read.candidates, read.unread);
         c.sort_by_key(|c| c.span.start);
         (c, u)
     }

@@ -4,11 +4,18 @@
 //! anything nested are not images. Comments and tabs stay untouched: only the span of
 //! the value is ever edited.
 
+use std::ops::Range;
+
 use super::Candidate;
 use crate::finding::Format;
 
 /// The top-level `"image"` value of a JSONC document. Never panics.
 pub fn scan(src: &str) -> Vec<Candidate> {
+    scan_with_comments(src, &mut Vec::new())
+}
+
+/// [`scan`], also collecting the span of every comment (`//…` and `/*…*/`).
+pub fn scan_with_comments(src: &str, comments: &mut Vec<Range<usize>>) -> Vec<Candidate> {
     let b = src.as_bytes();
     let mut out = Vec::new();
     let mut depth = 0usize;
@@ -19,11 +26,15 @@ pub fn scan(src: &str) -> Vec<Candidate> {
     while i < b.len() {
         match b[i] {
             b'/' if b.get(i + 1) == Some(&b'/') => {
-                i = src[i..].find('\n').map_or(b.len(), |n| i + n);
+                let end = crate::yaml::tree::comment_at(b, i).end;
+                comments.push(i..end);
+                i = end;
                 continue;
             }
             b'/' if b.get(i + 1) == Some(&b'*') => {
-                i = src[i + 2..].find("*/").map_or(b.len(), |n| i + 2 + n + 2);
+                let end = src[i + 2..].find("*/").map_or(b.len(), |n| i + 2 + n + 2);
+                comments.push(i..end);
+                i = end;
                 continue;
             }
             b'{' | b'[' => {

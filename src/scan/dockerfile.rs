@@ -54,9 +54,9 @@ pub struct DockerfileRef {
     pub expanded: Option<(String, String)>,
 }
 
-/// The scan as candidates for classification.
-pub fn candidates(src: &str) -> Vec<Candidate> {
-    scan(src)
+/// The scan as candidates for classification, and the span of every comment line.
+pub fn candidates(src: &str, comments: &mut Vec<Range<usize>>) -> Vec<Candidate> {
+    scan_with_comments(src, comments)
         .into_iter()
         .map(|r| match r.expanded {
             None => Candidate::inline(r.span, Format::Dockerfile),
@@ -77,6 +77,12 @@ pub fn candidates(src: &str) -> Vec<Candidate> {
 /// is not one contiguous run of bytes in `src` (a word split by a line continuation,
 /// quotes in the middle of a word) cannot be spliced and is not reported.
 pub fn scan(src: &str) -> Vec<DockerfileRef> {
+    scan_with_comments(src, &mut Vec::new())
+}
+
+/// [`scan`], also collecting the span of every comment line (Dockerfiles have no
+/// comments after an instruction; heredoc bodies hold none).
+pub fn scan_with_comments(src: &str, comments: &mut Vec<Range<usize>>) -> Vec<DockerfileRef> {
     let b = src.as_bytes();
     let first = if b.starts_with(BOM) { BOM.len() } else { 0 };
     let mut scanner = Scanner {
@@ -95,6 +101,9 @@ pub fn scan(src: &str) -> Vec<DockerfileRef> {
     while let Some((s, e)) = lines.next() {
         let t = skip_space(b, s, e);
         if t == e || b[t] == b'#' {
+            if t < e {
+                comments.push(t..e);
+            }
             continue;
         }
         // Gather the logical line: continuation segments, skipping comment and blank
@@ -106,6 +115,9 @@ pub fn scan(src: &str) -> Vec<DockerfileRef> {
             let Some((s, e)) = lines.next() else { break };
             let t = skip_space(b, s, e);
             if t == e || b[t] == b'#' {
+                if t < e {
+                    comments.push(t..e);
+                }
                 continue;
             }
             let (seg_end, m) = trim_continuation(b, s, e, scanner.esc);

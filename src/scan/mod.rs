@@ -1,7 +1,10 @@
 //! Scanning: turn one file's text into `Finding`s. Each format has its own scanner
-//! module that only reports byte spans; this module picks the scanner for a file,
-//! classifies the text at each span, applies inline ignores and computes line and
-//! column. Nothing here touches the network or writes files.
+//! module that only reports byte spans (of references and of comments); this module
+//! picks the scanner for a file, classifies the text at each span, applies inline
+//! ignores (found among the scanner's comments, never by searching a line) and
+//! computes line and column. Parts of a file that cannot be read (a YAML document that
+//! is a template) come back as skipped. Nothing here touches the network or writes
+//! files.
 
 pub mod argocd;
 pub mod azure;
@@ -35,7 +38,6 @@ pub mod tekton;
 pub mod testing;
 pub mod variables;
 pub mod yaml;
-pub mod yaml_fallback;
 
 use std::cell::Cell;
 use std::ops::Range;
@@ -86,7 +88,8 @@ pub struct Unread {
 #[derive(Debug, Default)]
 pub struct Scanned {
     pub findings: Vec<Finding>,
-    /// Parts skipped (with their line); the file's other references are in `findings`.
+    /// Parts skipped (a YAML document that does not parse, a values string that is not
+    /// YAML), with their line; the file's other references are in `findings`.
     pub skipped: Vec<Skipped>,
 }
 
@@ -105,24 +108,36 @@ pub fn scan_file(path: &Path, src: &str, kind: FileKind) -> Result<Scanned, Skip
         line: Some(line),
         message,
     };
-    let yaml_as = |flavor: detect::Flavor| {
-        yaml::read(body, path, flavor).map_err(|e| Skipped {
-            path: path.to_path_buf(),
-            line: Some(e.line),
-            message: e.message,
-        })
+    // Comments come from each format's own reader, for inline ignores.
+    let mut comments = Vec::new();
+    // Formats whose scanners report no comment spans yet (HCL, Jenkinsfiles,
+    // Quadlet): their ignore markers are still found on the reference's lines.
+    let by_line = matches!(
+        kind,
+        FileKind::Quadlet | FileKind::Hcl(_) | FileKind::HclJson(_) | FileKind::Jenkinsfile
+    );
+    let mut skipped = Vec::new();
+    let mut yaml_as = |flavor: detect::Flavor| {
+        let read = yaml::read(body, path, flavor);
+        comments = read.comments;
+        skipped = read
+            .refused
+            .into_iter()
+            .map(|r| refused(r.line, r.message))
+            .collect();
+        (read.candidates, read.unread)
     };
     // Only YAML has parts that can be left unread while the rest is read.
     let whole = |found: Vec<Candidate>| (found, Vec::new());
     let (mut candidates, unread) = match kind {
-        FileKind::Yaml | FileKind::Json => yaml_as(detect::Flavor::from_path(path))?,
-        FileKind::GitlabInclude => yaml_as(detect::Flavor::GitlabCi)?,
-        FileKind::Dockerfile => whole(dockerfile::candidates(body)),
+        FileKind::Yaml | FileKind::Json => yaml_as(detect::Flavor::from_path(path)),
+        FileKind::GitlabInclude => yaml_as(detect::Flavor::GitlabCi),
+        FileKind::Dockerfile => whole(dockerfile::candidates(body, &mut comments)),
         FileKind::MaybeDockerfile if detect::looks_like_dockerfile(body) => {
-            whole(dockerfile::candidates(body))
+            whole(dockerfile::candidates(body, &mut comments))
         }
         FileKind::MaybeDockerfile => whole(Vec::new()),
-        FileKind::Jsonc => whole(devcontainer::scan(body)),
+        FileKind::Jsonc => whole(devcontainer::scan_with_comments(body, &mut comments)),
         FileKind::Quadlet => whole(quadlet::scan(body).map_err(|(l, m)| refused(l, m))?),
         FileKind::Hcl(dialect) => {
             whole(hcl::scan(body, path, dialect).map_err(|(l, m)| refused(l, m))?)
@@ -134,12 +149,20 @@ pub fn scan_file(path: &Path, src: &str, kind: FileKind) -> Result<Scanned, Skip
     };
     candidates.sort_by_key(|c| (c.span.start, c.span.end));
     candidates.dedup_by(|a, b| a.span == b.span);
+    for c in &mut comments {
+        *c = c.start + bom..c.end + bom;
+    }
     let lines = LineIndex::new();
     let mut findings = Vec::with_capacity(candidates.len());
     for c in candidates {
         let c = defaults::refine(c, body);
         let span = c.span.start + bom..c.span.end + bom;
-        if lines.is_ignored(src, &span) {
+        let ignored = if by_line {
+            lines.is_ignored_by_line(src, &span)
+        } else {
+            lines.is_ignored(src, &comments, &span)
+        };
+        if ignored {
             continue;
         }
         let text = c.text.unwrap_or_else(|| src[span.clone()].to_string());
@@ -179,14 +202,12 @@ pub fn scan_file(path: &Path, src: &str, kind: FileKind) -> Result<Scanned, Skip
             note,
         });
     }
-    let skipped = unread
-        .into_iter()
-        .map(|u| Skipped {
-            path: path.to_path_buf(),
-            line: Some(lines.position(src, u.at + bom).0),
-            message: u.message,
-        })
-        .collect();
+    skipped.extend(unread.into_iter().map(|u| Skipped {
+        path: path.to_path_buf(),
+        line: Some(lines.position(src, u.at + bom).0),
+        message: u.message,
+    }));
+    skipped.sort_by_key(|s| s.line);
     Ok(Scanned { findings, skipped })
 }
 
@@ -219,9 +240,9 @@ impl LineIndex {
         (line, start)
     }
 
-    /// The end of the line starting at `start` (after its line break).
-    fn line_end(src: &str, start: usize) -> usize {
-        memchr::memchr(b'\n', &src.as_bytes()[start..]).map_or(src.len(), |i| start + i + 1)
+    /// The end of the line holding `at` (after its line break).
+    fn line_end(src: &str, at: usize) -> usize {
+        memchr::memchr(b'\n', &src.as_bytes()[at..]).map_or(src.len(), |i| at + i + 1)
     }
 
     /// 1-based (line, column in characters).
@@ -237,9 +258,36 @@ impl LineIndex {
         (line + 1, column)
     }
 
-    /// An `imagepin: ignore` comment after the reference on its own line, or a
-    /// comment line of its own just above it.
-    fn is_ignored(&self, src: &str, span: &Range<usize>) -> bool {
+    /// An `imagepin: ignore` comment (one of `comments`, the scanner's, in text
+    /// order) after the reference on the line where it ends, or a comment line of its
+    /// own just above the line where it starts.
+    fn is_ignored(&self, src: &str, comments: &[Range<usize>], span: &Range<usize>) -> bool {
+        if comments.is_empty() {
+            return false;
+        }
+        let text = |c: &Range<usize>| &src[c.clone()];
+        let end_line = Self::line_end(src, span.end);
+        let i = comments.partition_point(|c| c.start < span.end);
+        let trailing = comments
+            .get(i)
+            .is_some_and(|c| c.start < end_line && is_comment_marker(text(c)));
+        let (line, start) = self.locate(src, span.start);
+        let above = line > 0 && {
+            let prev_start =
+                memchr::memrchr(b'\n', &src.as_bytes()[..start - 1]).map_or(0, |i| i + 1);
+            let j = comments.partition_point(|c| c.start < prev_start);
+            comments.get(j).is_some_and(|c| {
+                c.start < start
+                    && src[prev_start..c.start].trim().is_empty()
+                    && is_comment_marker(text(c))
+            })
+        };
+        trailing || above
+    }
+
+    /// [`LineIndex::is_ignored`] for scanners without comment spans: the first `#` or
+    /// `/` after the reference on its line, or the line above.
+    fn is_ignored_by_line(&self, src: &str, span: &Range<usize>) -> bool {
         let (line, start) = self.locate(src, span.start);
         let line_end = Self::line_end(src, start);
         let after = &src[span.end.min(line_end)..line_end];
@@ -300,6 +348,27 @@ mod tests {
         let f = scan_source(Path::new("a.yaml"), src, FileKind::Yaml).unwrap();
         let texts: Vec<_> = f.iter().map(|f| f.text.as_str()).collect();
         assert_eq!(texts, ["redis:7", "b:1", "c # imagepin: ignore"]);
+    }
+
+    #[test]
+    fn inline_ignore_comes_from_the_scanners_comments() {
+        // A `/` in a value before the comment (issue 12, item 6).
+        let src = "- {image: nginx:1.25, name: a/b} # imagepin: ignore\n- {image: redis:7, name: 'x # imagepin: ignore'}\n";
+        let f = scan_source(Path::new("a.yaml"), src, FileKind::Yaml).unwrap();
+        let texts: Vec<_> = f.iter().map(|f| f.text.as_str()).collect();
+        assert_eq!(texts, ["redis:7"], "a quoted `#` is no comment");
+        let json =
+            "{\n  \"image\": \"a/b:1\", // imagepin: ignore\n  \"x\": \"// imagepin: ignore\"\n}\n";
+        assert!(
+            scan_source(Path::new("devcontainer.json"), json, FileKind::Jsonc)
+                .unwrap()
+                .is_empty()
+        );
+        let docker =
+            "# imagepin: ignore\nFROM nginx:1.25\nRUN echo '# imagepin: ignore'\nFROM redis:7\n";
+        let f = scan_source(Path::new("Dockerfile"), docker, FileKind::Dockerfile).unwrap();
+        let texts: Vec<_> = f.iter().map(|f| f.text.as_str()).collect();
+        assert_eq!(texts, ["redis:7"]);
     }
 
     #[test]

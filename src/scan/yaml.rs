@@ -1,80 +1,100 @@
 //! YAML files: each document read by the YAML layer ([`crate::yaml`]) gets the generic
 //! `image:` rule and the rules of its format (from the file's path and the document's
-//! top-level keys). A file that cannot be read is refused as a whole with the line, so
-//! a template that only becomes YAML after rendering is never rewritten.
+//! top-level keys). A document that cannot be read is refused alone, with its line and
+//! the reason, so a template that only becomes YAML after rendering is never
+//! rewritten, while the documents around it are read as usual.
 
+use std::ops::Range;
 use std::path::Path;
 
 use super::detect::Flavor;
 use super::{Candidate, Unread};
-use crate::yaml::{self, MAX_DEPTH, YamlError};
+use crate::finding::{DOCUMENT_SKIPPED, DigestField, PinSite};
+use crate::yaml::{self, MAX_DEPTH, Template, YamlError, tree::Tree};
 
-/// Why a file was not scanned.
-#[derive(Debug, Clone)]
+/// A document that was not scanned.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refused {
-    /// 1-based line of the first syntax error.
+    /// 1-based line: where the parser stopped, or the template line.
     pub line: usize,
     pub message: String,
 }
 
-/// Find the image references in a YAML (or JSON) text read from `path`.
-pub fn scan(src: &str, path: &Path) -> Result<Vec<Candidate>, Refused> {
-    read(src, path, Flavor::from_path(path)).map(|(found, _)| found)
+/// What a YAML text holds: references, the parts of documents that could not be read
+/// (a values string that is not YAML), comments (for inline ignores) and the
+/// documents that could not be read.
+#[derive(Debug, Default)]
+pub struct Read {
+    pub candidates: Vec<Candidate>,
+    pub unread: Vec<Unread>,
+    pub comments: Vec<Range<usize>>,
+    pub refused: Vec<Refused>,
 }
 
-/// Find the image references in a YAML (or JSON) text read from `path` with the rules
-/// of `flavor`, and the parts of it that could not be read (the rest was).
-pub fn read(
-    src: &str,
-    path: &Path,
-    flavor: Flavor,
-) -> Result<(Vec<Candidate>, Vec<Unread>), Refused> {
-    // Cheap prefilter: a plain YAML file that names no image, bundle, package or OCI
-    // URL has no image field (CI formats name images under other keys too).
-    if flavor == Flavor::Plain && !mentions_images(src) {
-        return Ok((Vec::new(), Vec::new()));
+/// Find the image references in a YAML (or JSON) text read from `path`; refused as a
+/// whole if any document could not be read (for tests).
+pub fn scan(src: &str, path: &Path) -> Result<Vec<Candidate>, Refused> {
+    let read = read(src, path, Flavor::from_path(path));
+    match read.refused.into_iter().next() {
+        Some(refused) => Err(refused),
+        None => Ok(read.candidates),
     }
-    let mut out = Vec::new();
-    let mut unread = Vec::new();
-    let read = {
-        let found = std::cell::RefCell::new((&mut out, &mut unread));
-        yaml::read_each(
-            src,
-            &mut || {
-                let mut f = found.borrow_mut();
-                f.0.clear();
-                f.1.clear();
-            },
-            &mut |tree| {
-                let mut f = found.borrow_mut();
-                let (out, unread) = &mut *f;
-                for root in tree.documents() {
-                    super::rules::apply(root, src, path, flavor, out, unread);
-                }
-            },
-        )
-    };
-    match read {
-        Ok(()) => Ok((out, unread)),
-        Err(YamlError::Syntax { line }) => {
-            // Valid YAML the grammar cannot read still gets the generic rule.
-            if let Some(found) = super::yaml_fallback::scan(src) {
-                return Ok((found, Vec::new()));
-            }
-            Err(Refused {
-                line,
-                message: "does not parse as YAML (Helm templates must be rendered first); skipped"
-                    .into(),
-            })
+}
+
+/// Read a YAML (or JSON) text from `path` with the rules of `flavor`, document by
+/// document.
+pub fn read(src: &str, path: &Path, flavor: Flavor) -> Read {
+    let mut out = Read::default();
+    // Cheap prefilter: a plain YAML file that names no image, bundle, package or OCI
+    // URL has no image field (CI formats name images under other keys too), so it is
+    // not read at all.
+    if flavor == Flavor::Plain && !mentions_images(src) {
+        return out;
+    }
+    let errors = yaml::read_documents(src, &mut |tree| {
+        out.comments.extend_from_slice(tree.comments());
+        let mut found = Vec::new();
+        for root in tree.documents() {
+            super::rules::apply(root, src, path, flavor, &mut found, &mut out.unread);
         }
-        Err(YamlError::TooDeep { line }) => Err(Refused {
-            line,
-            message: format!("nested deeper than {MAX_DEPTH} levels; skipped"),
-        }),
-        Err(YamlError::GaveUp) => Err(Refused {
-            line: 1,
-            message: "the YAML parser gave up on this file".into(),
-        }),
+        use_values(tree, &mut found);
+        out.candidates.extend(found);
+    });
+    out.refused = errors.iter().map(refusal).collect();
+    out
+}
+
+/// What to say about a document that could not be read.
+fn refusal(e: &YamlError) -> Refused {
+    let why = match e {
+        YamlError::Syntax { reason, .. } => format!("not valid YAML: {reason}"),
+        YamlError::Template { syntax, .. } => match syntax {
+            Template::Go => "a Go template ({{ … }}), not YAML until rendered; Helm templates must be rendered first (`helm template … | imagepin fix -`)".to_string(),
+            Template::Jinja => "a Jinja template ({% … %}), not YAML until rendered; render it first and pin the result".to_string(),
+        },
+        YamlError::TooDeep { .. } => format!("nested deeper than {MAX_DEPTH} levels"),
+        YamlError::Unplaced { .. } => "a value of it could not be placed exactly in the text (please report this file)".to_string(),
+    };
+    Refused {
+        line: e.line(),
+        message: format!("{DOCUMENT_SKIPPED}: {why}"),
+    }
+}
+
+/// A reference written with escapes or over several lines (`"nginx:1.25\\` + line
+/// break + `@sha256:…"`) is classified on its value; a digest cannot be spliced into
+/// such text safely, so it is never edited.
+fn use_values(tree: &Tree, found: &mut [Candidate]) {
+    for c in found.iter_mut() {
+        if c.text.is_some() || c.pin != PinSite::Inline || !tree.inside_decoded(&c.span) {
+            continue;
+        }
+        if let Some(value) = tree.decoded_at(&c.span) {
+            c.text = Some(value.to_string());
+        }
+        c.pin = PinSite::Field(DigestField::Missing(
+            "written with escapes or over several lines, so a digest cannot be added in place; write it on one line without escapes".into(),
+        ));
     }
 }
 
@@ -160,8 +180,60 @@ mod tests {
     #[test]
     fn syntax_errors_name_a_line() {
         let src = "a: 1\nb: [\n{{- if .Values.x }}\nimage: {{ .Values.image }}\n";
-        let err = scan(src, Path::new("t.yaml")).unwrap_err();
-        assert!(err.line >= 2, "line {}", err.line);
+        let refused = read(src, Path::new("t.yaml"), Flavor::Plain).refused;
+        assert_eq!(refused.len(), 1);
+        assert_eq!(refused[0].line, 3, "{refused:?}");
+        assert!(
+            refused[0]
+                .message
+                .contains("Helm templates must be rendered first")
+        );
+    }
+
+    /// Issue 12, item 7: a reference written over two lines with an escaped line break
+    /// is classified on its value; one that would need a pin is never edited.
+    #[test]
+    fn escaped_line_breaks_are_read_as_their_value() {
+        let digest = format!("sha256:{}", "a".repeat(64));
+        let src = format!(
+            "a:\n  image: \"amd64/node:10.0.0\\\n    @{digest}\"\nb:\n  image: \"amd64/node:\\\n    10.0.0\"\n"
+        );
+        let f = crate::scan::scan_source(Path::new("t.yaml"), &src, crate::scan::FileKind::Yaml)
+            .expect("reads");
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0].text, format!("amd64/node:10.0.0@{digest}"));
+        assert_eq!(f[0].status, crate::finding::Status::Pinned);
+        assert_eq!(f[1].text, "amd64/node:10.0.0");
+        assert_eq!(f[1].status, crate::finding::Status::Mutable);
+        assert!(matches!(f[1].pin, PinSite::Field(DigestField::Missing(_))));
+        assert!(f[1].note.as_deref().is_some_and(|n| n.contains("escapes")));
+    }
+
+    /// Issue 12, item 8: a block scalar as the whole value, and a single pair in a flow
+    /// sequence.
+    #[test]
+    fn block_scalar_values_and_pairs_in_flow_sequences() {
+        let src = "a:\n  image: >-\n    nginx:1.25\nb: [image: redis:7]\nc:\n  image: |\n    two\n    lines\n";
+        assert_eq!(
+            texts(src),
+            [("nginx:1.25", Format::Yaml), ("redis:7", Format::Yaml)]
+        );
+    }
+
+    #[test]
+    fn one_bad_document_costs_only_itself() {
+        let src = "image: a:1\n---\nb: [\n---\nimage: c:1\n";
+        let scanned = read(src, Path::new("t.yaml"), Flavor::Plain);
+        let texts: Vec<_> = scanned
+            .candidates
+            .iter()
+            .map(|c| &src[c.span.clone()])
+            .collect();
+        assert_eq!(texts, ["a:1", "c:1"]);
+        assert_eq!(scanned.refused.len(), 1);
+        assert_eq!(scanned.refused[0].line, 4, "{:?}", scanned.refused);
+        assert!(scanned.refused[0].message.contains("not valid YAML"));
+        assert!(!scanned.refused[0].message.contains("Helm"));
     }
 
     #[test]

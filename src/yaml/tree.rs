@@ -1,8 +1,10 @@
 //! The YAML document model the format rules read: mappings, sequences, scalars and
-//! aliases with exact byte spans into the file, nothing else. Two parsers build it —
-//! `fast` for the block YAML nearly every manifest is written in, and
-//! `ts` (tree-sitter) for everything else — so the rules never depend on which
-//! one read the file. The query helpers at the bottom are the rules' whole vocabulary.
+//! aliases with exact byte spans into the file, the comments between them, and the
+//! decoded value of every scalar whose text is not its value (escapes, folded lines).
+//! Two readers build it — `fast` for the block YAML nearly every manifest is written
+//! in, and `full` (an event parser) for everything else — so the rules never depend
+//! on which one read the file. The query helpers at the bottom are the rules' whole
+//! vocabulary.
 
 use std::fmt::Write;
 use std::ops::Range;
@@ -37,8 +39,12 @@ pub enum Kind {
     },
     SingleQuoted,
     DoubleQuoted,
-    /// A `|` or `>` scalar: never a reference.
-    Block,
+    /// A `|` or `>` scalar (the span runs from the indicator to its last content
+    /// byte). `line`: the span of its content when that is one line (trimmed), the
+    /// only shape in which it can hold a reference.
+    Block {
+        line: Option<Range<usize>>,
+    },
     /// `*name`; the span is the alias's.
     Alias {
         name: Range<usize>,
@@ -62,6 +68,11 @@ pub struct Tree {
     pairs: Vec<PairData>,
     items: Vec<usize>,
     docs: Vec<usize>,
+    /// Every comment (`#` to the end of its line), in text order.
+    comments: Vec<Range<usize>>,
+    /// Scalars whose text is not their value (escapes, `''`, folded lines): the span
+    /// inside the quotes and the value, in text order.
+    decoded: Vec<(Range<usize>, String)>,
 }
 
 /// Builds a [`Tree`] bottom-up: children are added before the collection that holds
@@ -141,22 +152,33 @@ impl Builder {
         self.tree.docs.push(root);
     }
 
-    pub fn finish(self) -> Tree {
+    /// A comment starting at `start` (a `#`), to the end of its line.
+    pub fn comment(&mut self, src: &[u8], start: usize) {
+        self.tree.comments.push(comment_at(src, start));
+    }
+
+    /// The value of a scalar whose text (at `span`, inside any quotes) is not its value.
+    pub fn decoded(&mut self, span: Range<usize>, value: String) {
+        self.tree.decoded.push((span, value));
+    }
+
+    pub fn finish(mut self) -> Tree {
+        // Readers may meet a comment twice (looking ahead for the next line).
+        self.tree.comments.sort_by_key(|c| c.start);
+        self.tree.comments.dedup();
+        self.tree.decoded.sort_by_key(|d| d.0.start);
         self.tree
     }
+}
 
-    /// The tree built so far; the builder starts over, keeping its allocations.
-    pub fn tree(&self) -> &Tree {
-        &self.tree
+/// The span of a comment starting at `start`: to the end of its line (a `\r` before
+/// the line break excluded).
+pub fn comment_at(src: &[u8], start: usize) -> Range<usize> {
+    let mut end = memchr::memchr(b'\n', &src[start..]).map_or(src.len(), |n| start + n);
+    if end > start && src[end - 1] == b'\r' {
+        end -= 1;
     }
-
-    pub fn clear(&mut self) {
-        let t = &mut self.tree;
-        t.nodes.clear();
-        t.pairs.clear();
-        t.items.clear();
-        t.docs.clear();
-    }
+    start..end
 }
 
 /// A node of a [`Tree`].
@@ -179,6 +201,58 @@ impl Tree {
         self.docs.iter().map(|&id| Node { tree: self, id })
     }
 
+    /// Every comment, in text order.
+    pub fn comments(&self) -> &[Range<usize>] {
+        &self.comments
+    }
+
+    /// The value of the scalar written at exactly `span` (inside any quotes), when it
+    /// differs from the text there.
+    pub fn decoded_at(&self, span: &Range<usize>) -> Option<&str> {
+        let i = self.decoded.partition_point(|d| d.0.start < span.start);
+        self.decoded
+            .get(i)
+            .filter(|d| d.0 == *span)
+            .map(|d| d.1.as_str())
+    }
+
+    /// Whether `span` lies inside a scalar whose text is not its value.
+    pub fn inside_decoded(&self, span: &Range<usize>) -> bool {
+        let i = self.decoded.partition_point(|d| d.0.start <= span.start);
+        i > 0 && self.decoded[i - 1].0.end >= span.end
+    }
+
+    /// Move every span `by` bytes on: a tree read from a slice of a text, placed in
+    /// the whole text.
+    pub fn shift(&mut self, by: usize) {
+        if by != 0 {
+            self.map_positions(|p| p + by);
+        }
+    }
+
+    /// Move every position through `f` (which must keep their order).
+    pub fn map_positions(&mut self, f: impl Fn(usize) -> usize) {
+        let r = |r: &mut Range<usize>| {
+            r.start = f(r.start);
+            r.end = f(r.end);
+        };
+        for n in &mut self.nodes {
+            n.start = f(n.start);
+            n.end = f(n.end);
+            n.anchor.as_mut().map(r);
+            match &mut n.kind {
+                Kind::Alias { name } => r(name),
+                Kind::Block { line: Some(line) } => r(line),
+                _ => {}
+            }
+        }
+        for p in &mut self.pairs {
+            p.end = f(p.end);
+        }
+        self.comments.iter_mut().for_each(r);
+        self.decoded.iter_mut().for_each(|d| r(&mut d.0));
+    }
+
     /// A canonical text of the whole tree, independent of build order: two parsers
     /// agree on a file exactly when their renderings are equal.
     pub fn render(&self) -> String {
@@ -186,6 +260,12 @@ impl Tree {
         for doc in self.documents() {
             out.push_str("---\n");
             doc.render(0, &mut out);
+        }
+        for c in &self.comments {
+            let _ = writeln!(out, "# {}..{}", c.start, c.end);
+        }
+        for (span, value) in &self.decoded {
+            let _ = writeln!(out, "= {}..{} {value:?}", span.start, span.end);
         }
         out
     }
@@ -299,13 +379,14 @@ impl<'t> Pair<'t> {
     }
 }
 
-/// The span of a string scalar's text (quotes stripped; empty strings, numbers,
-/// booleans, null and block scalars are not references).
+/// The span of a string scalar's text (quotes stripped; a block scalar's one line of
+/// content; empty strings, numbers, booleans and null are not references).
 pub fn scalar_span(node: Node<'_>) -> Option<Range<usize>> {
     let d = node.data();
-    let span = match d.kind {
+    let span = match &d.kind {
         Kind::Plain { string: true } => d.start..d.end,
         Kind::SingleQuoted | Kind::DoubleQuoted if d.end >= d.start + 2 => d.start + 1..d.end - 1,
+        Kind::Block { line: Some(line) } => line.clone(),
         _ => return None,
     };
     (!span.is_empty()).then_some(span)

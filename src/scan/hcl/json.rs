@@ -9,8 +9,8 @@ use std::ops::Range;
 
 use super::{Block, Body, Expr, Part, Refusal};
 use crate::scan::detect::HclDialect;
+use crate::yaml;
 use crate::yaml::tree::{Node, is_mapping, items, pairs, scalar_span};
-use crate::yaml::{self, YamlError};
 
 /// Read a file; a syntax error refuses it with its line.
 pub fn read(src: &str, dialect: HclDialect) -> Result<Body, Refusal> {
@@ -24,10 +24,7 @@ pub fn read(src: &str, dialect: HclDialect) -> Result<Body, Refusal> {
     });
     match read {
         Ok(()) => Ok(found.unwrap_or_default()),
-        Err(YamlError::Syntax { line } | YamlError::TooDeep { line }) => {
-            Err((line, "does not parse as JSON; skipped".into()))
-        }
-        Err(YamlError::GaveUp) => Err((1, "does not parse as JSON; skipped".into())),
+        Err(e) => Err((e.line(), "does not parse as JSON; skipped".into())),
     }
 }
 

@@ -11,6 +11,7 @@ impl Reader<'_> {
             match self.at(i) {
                 b' ' | b'\t' => i += 1,
                 b'#' if i == 0 || matches!(self.s[i - 1], b' ' | b'\t' | b'\n') => {
+                    self.comments.borrow_mut().push(i);
                     i = self.line_end(i);
                 }
                 _ if self.is_eol(i) => {
@@ -35,6 +36,11 @@ impl Reader<'_> {
                         let closer = matches!(self.at(i), b']' | b'}');
                         if indent.is_some_and(|n| i - line < n || (i - line == n && !closer)) {
                             return Err(Decline);
+                        }
+                        if indent == Some(i - line) {
+                            // Past YAML's letter (the complete reader refuses it), but
+                            // what libyaml and Go's yaml (docker compose) accept.
+                            self.lenient.set(true);
                         }
                         if i == line
                             && (self.s[line..].starts_with(b"---")
@@ -63,7 +69,7 @@ impl Reader<'_> {
             b'{' | b'[' => self.guard(|r| r.flow(p, indent))?,
             b'"' | b'\'' => {
                 let (end, kind) = self.quoted(p)?;
-                (self.b.node(p, end, kind), end)
+                (self.scalar_node(p, end, kind)?, end)
             }
             b'*' => self.alias(p)?,
             _ => {
@@ -110,7 +116,7 @@ impl Reader<'_> {
                 let colon_end = j + 1;
                 let quoted = matches!(self.at(i), b'"' | b'\'');
                 // After a plain key, a value needs a space (`a:{` is refused by
-                // tree-sitter); `{a:}` and `{a:, …}` have none.
+                // the complete reader); `{a:}` and `{a:, …}` have none.
                 if !(quoted
                     || self.is_break_or_space(colon_end)
                     || matches!(self.at(colon_end), b',' | b'}'))

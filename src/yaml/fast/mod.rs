@@ -2,15 +2,19 @@
 //! values files and CI configs are written in — block mappings and sequences, plain
 //! and quoted one-line scalars, `|`/`>` block scalars, flow collections, anchors,
 //! aliases, comments, `---` documents, LF or CRLF. It builds the same [`Tree`] as the
-//! tree-sitter reader (a test holds the two to that over the whole corpus), several
-//! times faster. Anything else — tags, `?` keys, directives, tabs in indentation,
-//! multi-line plain or quoted scalars, odd indentation, and every syntax error — makes
-//! it decline with `None`, and the complete reader (`ts`) takes the file.
+//! complete reader (tests hold the two to that over the corpus and over generated and
+//! mutated YAML), several times faster. Anything else — tags, `?` keys, directives,
+//! tabs in indentation, multi-line plain or quoted scalars, odd indentation, and every
+//! syntax error — makes it decline with `None`, and the complete reader (`full`)
+//! takes the text.
 
 mod flow;
 #[cfg(test)]
 mod tests;
 
+use std::cell::{Cell, RefCell};
+
+use crate::yaml::scalar::{self, Style};
 use crate::yaml::tree::{Builder, Kind, Tree, plain_is_string};
 
 /// The reader declined the file.
@@ -21,20 +25,23 @@ type Read<T> = Result<T, Decline>;
 /// Nesting deeper than this is left to the complete reader.
 const MAX_DEPTH: usize = 128;
 
-/// Read a whole stream, or decline.
+/// Read a text (a whole stream, or one document of one), or decline.
 pub fn read(src: &str) -> Option<Tree> {
-    let mut r = Reader::new(src)?;
-    r.stream(&mut |_| {}, false).ok()?;
-    Some(r.b.finish())
+    read_noting_leniency(src).map(|(tree, _)| tree)
 }
 
-/// Read a stream one document at a time, handing each to `each` as a tree of its
-/// own, so memory follows the largest document rather than the file. `None` when the
-/// reader declines — possibly after some documents were handed over, which the caller
-/// must then discard.
-pub fn read_each(src: &str, each: &mut dyn FnMut(&Tree)) -> Option<()> {
+/// [`read`], and whether the text has a flow collection closed at the column of the
+/// block collection holding it (`key: [` … a line `]` under `key`): outside YAML's
+/// letter, so the complete reader refuses it, but real files do it and the YAML
+/// libraries their tools use (libyaml, Go's yaml) accept it, so this reader does too.
+pub fn read_noting_leniency(src: &str) -> Option<(Tree, bool)> {
     let mut r = Reader::new(src)?;
-    r.stream(each, true).ok()
+    r.stream().ok()?;
+    for at in r.comments.take() {
+        r.b.comment(r.s, at);
+    }
+    let lenient = r.lenient.get();
+    Some((r.b.finish(), lenient))
 }
 
 impl<'s> Reader<'s> {
@@ -62,6 +69,9 @@ impl<'s> Reader<'s> {
             src,
             b: Builder::default(),
             depth: 0,
+            comments: RefCell::new(Vec::new()),
+            lenient: Cell::new(false),
+            anchors: RefCell::new(Vec::new()),
         })
     }
 }
@@ -71,6 +81,12 @@ struct Reader<'s> {
     src: &'s str,
     b: Builder,
     depth: usize,
+    /// Where each comment starts (lookahead may meet one twice).
+    comments: RefCell<Vec<usize>>,
+    /// A flow collection was closed at its block parent's column.
+    lenient: Cell<bool>,
+    /// The anchors of the current document so far.
+    anchors: RefCell<Vec<&'s str>>,
 }
 
 /// A line that is not blank and not only a comment.
@@ -183,6 +199,7 @@ impl<'s> Reader<'s> {
                 continue;
             }
             if c == b'#' {
+                self.comments.borrow_mut().push(i);
                 p = self.next_line(i);
                 continue;
             }
@@ -214,6 +231,7 @@ impl<'s> Reader<'s> {
             i += 1;
         }
         if self.at(i) == b'#' && (i > token_end || self.at(i.wrapping_sub(1)) == b' ') {
+            self.comments.borrow_mut().push(i);
             return Ok(self.next_line(i));
         }
         if !self.is_eol(i) {
@@ -239,7 +257,7 @@ impl<'s> Reader<'s> {
     }
 
     /// Skip the spaces separating an indicator (`-`, `:`, an anchor) from what follows;
-    /// tabs there are read unevenly by tree-sitter, so they are left to it.
+    /// tabs there are rare, so they are left to the complete reader.
     fn spaces(&self, mut i: usize) -> Read<usize> {
         while is_blank(self.at(i)) {
             if self.s[i] == b'\t' {
@@ -254,15 +272,16 @@ impl<'s> Reader<'s> {
         i - memchr::memrchr(b'\n', &self.s[..i]).map_or(0, |n| n + 1)
     }
 
-    /// Every document; with `one_by_one`, each is handed to `each` and forgotten.
-    fn stream(&mut self, each: &mut dyn FnMut(&Tree), one_by_one: bool) -> Read<()> {
+    /// Every document.
+    fn stream(&mut self) -> Read<()> {
         let mut p = 0;
         let mut open = true; // a document may begin here
         while let Some(line) = self.next_content(p)? {
             if line.marker == Marker::Document {
-                // `--- ` followed by content on the same line is left to tree-sitter.
+                // `--- ` followed by content on the same line is left to the complete reader.
                 p = self.finish_line(line.start + 3)?;
                 open = true;
+                self.anchors.borrow_mut().clear();
                 continue;
             }
             if !open {
@@ -270,10 +289,6 @@ impl<'s> Reader<'s> {
             }
             let (id, next) = self.block_on_line(line, None)?;
             self.b.document(id);
-            if one_by_one {
-                each(self.b.tree());
-                self.b.clear();
-            }
             p = next;
             open = false;
         }
@@ -315,7 +330,7 @@ impl<'s> Reader<'s> {
                 (at, close, kind, close)
             }
             _ => {
-                // `-x:`-style keys are valid YAML that tree-sitter reads unevenly.
+                // `-x:`-style keys are valid YAML, rare enough to leave to the complete reader.
                 if is_indicator(c) {
                     return Ok(None);
                 }
@@ -348,7 +363,7 @@ impl<'s> Reader<'s> {
             }
             let c = self.s[i];
             if q == b'"' && c == b'\\' {
-                // Only YAML's escapes; anything else is tree-sitter's to refuse.
+                // Only YAML's escapes; anything else is the complete reader's to refuse.
                 let hex = match self.at(i + 1) {
                     b'0' | b'a' | b'b' | b't' | b'\t' | b'n' | b'v' | b'f' | b'r' | b'e' | b' '
                     | b'"' | b'/' | b'\\' | b'N' | b'_' | b'L' | b'P' => 0,
@@ -383,7 +398,7 @@ impl<'s> Reader<'s> {
             let Some((ks, ke, kind, after_colon)) = self.implicit_key(at)? else {
                 return Err(Decline);
             };
-            let key = self.b.node(ks, ke, kind);
+            let key = self.scalar_node(ks, ke, kind)?;
             let (value, next) = self.value_after(after_colon, indent, true)?;
             let end = value.map_or(after_colon, |v| self.b.end_of(v));
             self.b.pair(Some(key), value, end);
@@ -424,7 +439,7 @@ impl<'s> Reader<'s> {
             } else {
                 self.value_after(p, indent, false)?
             };
-            // An empty item is left to tree-sitter (its span is not worth a rule).
+            // An empty item is left to the complete reader (its span is not worth a rule).
             let Some(item) = item else {
                 return Err(Decline);
             };
@@ -511,7 +526,7 @@ impl<'s> Reader<'s> {
             b'|' | b'>' => return self.block_scalar(p, indent),
             b'"' | b'\'' => {
                 let (end, kind) = self.quoted(p)?;
-                (self.b.node(p, end, kind), self.finish_line(end)?)
+                (self.scalar_node(p, end, kind)?, self.finish_line(end)?)
             }
             b'{' | b'[' => {
                 let (id, end) = self.guard(|r| r.flow(p, indent))?;
@@ -521,7 +536,7 @@ impl<'s> Reader<'s> {
                 if !self.plain_can_start(p, false) {
                     return Err(Decline);
                 }
-                // `a: b: c` is an error tree-sitter reports.
+                // `a: b: c` is an error: the complete reader says so.
                 let (stop, at_colon) = self.plain_stop(p, false);
                 if at_colon {
                     return Err(Decline);
@@ -556,12 +571,18 @@ impl<'s> Reader<'s> {
         if !self.is_break_or_space(end) {
             return Err(Decline);
         }
+        self.anchors.borrow_mut().push(&self.src[p + 1..end]);
         Ok(p + 1..end)
     }
 
-    /// `*name`: (node, end).
+    /// `*name`: (node, end). An alias of no anchor before it in its document is an
+    /// error: the complete reader says so.
     fn alias(&mut self, p: usize) -> Read<(usize, usize)> {
         let end = self.name_end(p)?;
+        let name = &self.src[p + 1..end];
+        if !self.anchors.borrow().contains(&name) {
+            return Err(Decline);
+        }
         Ok((self.b.node(p, end, Kind::Alias { name: p + 1..end }), end))
     }
 
@@ -591,7 +612,7 @@ impl<'s> Reader<'s> {
         while end > p && is_blank(self.s[end - 1]) {
             end -= 1;
         }
-        // tree-sitter types a plain scalar followed by a tab as a string.
+        // A plain scalar followed by a tab is rare: left to the complete reader.
         if end == p || self.s[end..stop].contains(&b'\t') {
             return Err(Decline);
         }
@@ -603,6 +624,25 @@ impl<'s> Reader<'s> {
     pub(super) fn plain(&mut self, p: usize, stop: usize) -> Read<(usize, usize)> {
         let (end, kind) = self.plain_span(p, stop)?;
         Ok((self.b.node(p, end, kind), end))
+    }
+
+    /// A scalar node; a quoted one whose text is not its value (escapes, `''`) has
+    /// its value recorded.
+    pub(super) fn scalar_node(&mut self, p: usize, end: usize, kind: Kind) -> Read<usize> {
+        let style = match kind {
+            Kind::DoubleQuoted => Style::DoubleQuoted,
+            Kind::SingleQuoted => Style::SingleQuoted,
+            _ => return Ok(self.b.node(p, end, kind)),
+        };
+        let inner = p + 1..end - 1;
+        let text = &self.src[inner.clone()];
+        if text.contains(['\\', '\'']) {
+            let value = scalar::decode(text, style).ok_or(Decline)?;
+            if value != text {
+                self.b.decoded(inner, value);
+            }
+        }
+        Ok(self.b.node(p, end, kind))
     }
 
     /// A quoted scalar starting at `p`: (end after the closing quote, kind).
@@ -630,6 +670,9 @@ impl<'s> Reader<'s> {
         // Without content the scalar ends with its header line (a comment included).
         let mut end = self.trim_end(i, self.line_end(i));
         let mut content_indent = None;
+        // The first content line, and whether there is another.
+        let mut line = None;
+        let mut lines = 0;
         while next < self.s.len() {
             let mut j = next;
             while self.at(j) == b' ' {
@@ -641,7 +684,7 @@ impl<'s> Reader<'s> {
             }
             if self.is_eol(k) {
                 // A blank line; spaces past the content's indentation before any
-                // content are left to tree-sitter.
+                // content are left to the complete reader.
                 if content_indent.is_none() && j - next > indent + 1 {
                     return Err(Decline);
                 }
@@ -655,15 +698,18 @@ impl<'s> Reader<'s> {
                 }
                 break;
             }
-            // A tab after the spaces of the first content line is left to tree-sitter.
+            // A tab after the spaces of the first content line is left to the complete reader.
             if k != j && content_indent.is_none() {
                 return Err(Decline);
             }
             content_indent.get_or_insert(col);
             end = self.trim_end(j, self.line_end(j));
+            line.get_or_insert(j..end);
+            lines += 1;
             next = self.next_line(j);
         }
-        let id = self.b.node(p, end, Kind::Block);
+        let line = line.filter(|_| lines == 1);
+        let id = self.b.node(p, end, Kind::Block { line });
         Ok((id, next))
     }
 }
