@@ -151,7 +151,7 @@ fn check_stdin_exit_codes() {
     let (code, _, err) = check(&[], "a: [unclosed\nimage: nginx:1.25\n");
     assert_eq!(code, Some(1), "{err}");
     assert!(
-        err.contains("error: <stdin>:1: does not parse as YAML"),
+        err.contains("error: <stdin>:2: document skipped: not valid YAML"),
         "{err}"
     );
     let o = imagepin_stdin(dir.path(), &["check", "-"], b"image: \xff\n");
