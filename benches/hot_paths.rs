@@ -1,6 +1,6 @@
 //! Criterion benchmarks of the hot paths on the real-world corpus in `testdata/corpus/`:
 //! reference parsing, each scanner (YAML, Dockerfile, JSONC), the fast YAML reader
-//! against tree-sitter's, and span rewriting.
+//! against the complete one, and span rewriting.
 //! Run with `cargo bench --bench hot_paths`.
 
 use std::hint::black_box;

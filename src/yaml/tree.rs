@@ -518,7 +518,7 @@ pub fn assemble(name: &str, tag: Option<&str>, digest: Option<&str>) -> String {
 }
 
 /// Whether a plain scalar is a string in the YAML 1.2 core schema (not null, a
-/// boolean, an integer or a float) — the same decision tree-sitter-yaml makes.
+/// boolean, an integer or a float).
 pub fn plain_is_string(text: &str) -> bool {
     // Most plain scalars are words: only these first bytes can start anything else.
     let Some(&first) = text.as_bytes().first() else {
