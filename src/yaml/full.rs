@@ -321,7 +321,9 @@ impl Reader<'_> {
 
     /// The properties of a node whose event starts at `at` and whose properties end by
     /// `limit`.
-    fn properties(&mut self, at: usize, limit: usize) -> Properties {
+    /// `any`: whether the parser says the node has any (a block scalar's content may
+    /// start with `&` or `!`).
+    fn properties(&mut self, at: usize, limit: usize, any: bool) -> Properties {
         let mut p = Properties {
             anchor: None,
             tag: false,
@@ -329,7 +331,7 @@ impl Reader<'_> {
             content: at,
         };
         let mut i = at;
-        while i < limit {
+        while any && i < limit {
             let end = match self.s[i] {
                 b'&' if p.anchor.is_none() => {
                     let end = self.name_end(i + 1);
@@ -363,7 +365,7 @@ impl Reader<'_> {
                 }
             }
             Event::Scalar(value, style, anchor_id, tag) => {
-                let p = self.properties(start, end);
+                let p = self.properties(start, end, anchor_id != 0 || tag.is_some());
                 if (anchor_id != 0) != p.anchor.is_some() || tag.is_some() != p.tag {
                     return Err(self.unplaced(start));
                 }
@@ -392,7 +394,7 @@ impl Reader<'_> {
             }
             Event::MappingStart(anchor_id, ref tag) | Event::SequenceStart(anchor_id, ref tag) => {
                 let map = matches!(event, Event::MappingStart(..));
-                let p = self.properties(start, end);
+                let p = self.properties(start, end, anchor_id != 0 || tag.is_some());
                 if (anchor_id != 0) != p.anchor.is_some() || tag.is_some() != p.tag {
                     return Err(self.unplaced(start));
                 }
