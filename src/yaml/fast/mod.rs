@@ -684,8 +684,12 @@ impl<'s> Reader<'s> {
             }
             if self.is_eol(k) {
                 // A blank line; spaces past the content's indentation before any
-                // content are left to the complete reader.
+                // content are left to the complete reader, and so is a tab where
+                // the indentation is (YAML's blank lines there have spaces only).
                 if content_indent.is_none() && j - next > indent + 1 {
+                    return Err(Decline);
+                }
+                if k > j && j - next < content_indent.unwrap_or(indent + 1) {
                     return Err(Decline);
                 }
                 next = self.next_line(k);

@@ -129,6 +129,8 @@ fn declines_what_it_does_not_read() {
         "a:\n  TRUE\t: po\n",
         "a: [\"f\\zrom\"]\n",
         "a: \"\\x4\"\n",
+        // Found by fuzzing: a tab where a block scalar's indentation is.
+        "a: |\n  x\n\t\n  y\n",
     ] {
         assert!(read(src).is_none(), "should decline:\n{src}");
     }
