@@ -62,6 +62,9 @@ impl Reader<'_> {
         if self.at(p) == b'&' {
             let name = self.anchor(p)?;
             p = self.flow_space(name.end, indent)?;
+            if self.at(p) == b'*' {
+                return Err(Decline);
+            }
             anchor = Some(name);
         }
         let c = self.at(p);

@@ -477,6 +477,10 @@ impl<'s> Reader<'s> {
         if self.at(p) == b'&' {
             let name = self.anchor(p)?;
             p = self.spaces(name.end)?;
+            // An alias has no anchor of its own: an error the complete reader reports.
+            if self.at(p) == b'*' {
+                return Err(Decline);
+            }
             anchor = Some(name);
         }
         if self.is_eol(p) || (self.at(p) == b'#' && (spaced || anchor.is_some())) {
