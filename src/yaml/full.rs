@@ -494,7 +494,8 @@ impl Reader<'_> {
     }
 
     /// The first place from `i` where `stop` holds, past space, comments,
-    /// directives and `-`, `?`, `:` or `---` indicators; `None` at anything else.
+    /// directives, document markers and `-`, `?`, `:` indicators; `None` at anything
+    /// else.
     fn next_token(&self, mut i: usize, stop: &dyn Fn(usize) -> bool) -> Option<usize> {
         loop {
             if stop(i) {
@@ -503,7 +504,12 @@ impl Reader<'_> {
             let line_start = i == 0 || self.s[i - 1] == b'\n';
             match self.at(i) {
                 b'-' | b'?' | b':' if is_space(self.at(i + 1)) => i += 1,
-                b'-' if line_start && self.s[i..].starts_with(b"---") => i += 3,
+                b'-' | b'.'
+                    if line_start
+                        && (self.s[i..].starts_with(b"---") || self.s[i..].starts_with(b"...")) =>
+                {
+                    i += 3
+                }
                 b'%' if line_start => {
                     i = memchr::memchr(b'\n', &self.s[i..]).map_or(self.s.len(), |n| i + n)
                 }
