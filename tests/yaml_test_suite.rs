@@ -94,7 +94,9 @@ fn expected(tree: &str) -> Vec<(char, String)> {
 }
 
 fn non_blank(s: &str) -> String {
-    s.chars().filter(|c| !c.is_whitespace()).collect()
+    s.chars()
+        .filter(|c| !matches!(c, ' ' | '\t' | '\r' | '\n'))
+        .collect()
 }
 
 /// (style, value read from the span) of each scalar and alias node, in order. A block

@@ -629,11 +629,13 @@ impl Reader<'_> {
         self.skip.push(c..header_end);
         let header_line_end = memchr::memchr(b'\n', &self.s[c..]).map_or(self.s.len(), |n| c + n);
         let content_start = (header_line_end + 1).min(self.s.len());
-        let mut want = value.chars().filter(|ch| !ch.is_whitespace());
+        // YAML's white space: space, tab and line breaks (not U+00A0 and the like).
+        let blank = |ch: char| matches!(ch, ' ' | '\t' | '\r' | '\n');
+        let mut want = value.chars().filter(|&ch| !blank(ch));
         let mut first = None;
         let mut end = None;
         for (at, ch) in self.src[content_start..].char_indices() {
-            if ch.is_whitespace() {
+            if blank(ch) {
                 continue;
             }
             match want.next() {

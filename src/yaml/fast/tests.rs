@@ -97,6 +97,8 @@ fn small_cases_agree() {
         "a: \"x\\\"y\"\nb: 'it''s'\n",
         "a: \"tab\\t nl\\n \\x41 \\u00e9 \\U0001F600 \\\\ \\/\"\n",
         "empty:\nnext: 1\n",
+        // Found by fuzzing: block scalar content ending in U+00A0 (not YAML white space).
+        "a: |\n  x\u{a0}\nb: 1\n",
         // Found by fuzzing: a sequence opening the document after a `...`.
         "a:\n...\n  - b\n",
         // Found by fuzzing: block scalar content that starts like an anchor or a tag.
