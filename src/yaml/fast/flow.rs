@@ -113,7 +113,7 @@ impl Reader<'_> {
                 while is_blank(self.at(j)) {
                     j += 1;
                 }
-                if self.at(j) != b':' {
+                if self.at(j) != b':' || j - i > super::MAX_KEY {
                     return Err(Decline);
                 }
                 let colon_end = j + 1;

@@ -25,6 +25,10 @@ type Read<T> = Result<T, Decline>;
 /// Nesting deeper than this is left to the complete reader.
 const MAX_DEPTH: usize = 128;
 
+/// Bytes from an implicit key's start to its `:` past which it is left to the
+/// complete reader (YAML allows 1024 characters).
+const MAX_KEY: usize = 1024;
+
 /// Read a text (a whole stream, or one document of one), or decline.
 pub fn read(src: &str) -> Option<Tree> {
     read_noting_leniency(src).map(|(tree, _)| tree)
@@ -346,6 +350,11 @@ impl<'s> Reader<'s> {
             i += 1;
         }
         if self.at(i) == b':' && self.is_break_or_space(i + 1) {
+            // YAML limits an implicit key to 1024 characters: the complete reader
+            // refuses a longer one.
+            if i - start > MAX_KEY {
+                return Err(Decline);
+            }
             Ok(Some((start, end, kind, i + 1)))
         } else {
             Ok(None)

@@ -135,6 +135,9 @@ fn declines_what_it_does_not_read() {
         "a: \"\\x4\"\n",
         // Found by fuzzing: a tab where a block scalar's indentation is.
         "a: |\n  x\n\t\n  y\n",
+        // Found by fuzzing: an implicit key longer than YAML's 1024 characters.
+        &format!("{}: 1\n", "k ".repeat(600)),
+        &format!("{{{}: 1}}\n", "k ".repeat(600)),
         // Found by fuzzing: an anchor on an alias.
         "x: &b\n  k: v\ny: &a *b\nz: [&c *b]\n",
     ] {
