@@ -1,7 +1,7 @@
 //! Flow context for the fast reader: `{…}` and `[…]` collections, which may run over
 //! several lines (JSON files are one), with their scalars, anchors and aliases.
 
-use super::{Decline, Read, Reader, is_blank};
+use super::{Decline, Read, Reader, is_blank, is_flow_indicator};
 
 impl Reader<'_> {
     /// Skip spaces, comments and line breaks inside a flow collection; lines must be
@@ -79,7 +79,17 @@ impl Reader<'_> {
                 if !self.plain_can_start(p, true) {
                     return Err(Decline);
                 }
-                self.plain(p, self.plain_stop(p, true).0)?
+                let stop = self.plain_stop(p, true).0;
+                // `a -,`: the complete reader (saphyr-parser) refuses a ` -` just before
+                // a flow indicator, though YAML allows it; left to it.
+                if stop >= p + 2
+                    && self.s[stop - 1] == b'-'
+                    && is_blank(self.s[stop - 2])
+                    && is_flow_indicator(self.at(stop))
+                {
+                    return Err(Decline);
+                }
+                self.plain(p, stop)?
             }
         };
         if let Some(name) = anchor {

@@ -138,6 +138,8 @@ fn declines_what_it_does_not_read() {
         // Found by fuzzing: an implicit key longer than YAML's 1024 characters.
         &format!("{}: 1\n", "k ".repeat(600)),
         &format!("{{{}: 1}}\n", "k ".repeat(600)),
+        // Found by fuzzing: ` -` ending a plain scalar in flow context.
+        "a: [40- -, 41]\n",
         // Found by fuzzing: an anchor on an alias.
         "x: &b\n  k: v\ny: &a *b\nz: [&c *b]\n",
     ] {
