@@ -423,11 +423,9 @@ fn roots(paths: &[PathBuf]) -> Result<Vec<PathBuf>, RunError> {
 }
 
 fn check_root(p: &Path) -> Result<(), String> {
-    use std::os::unix::fs::FileTypeExt;
     let meta = match std::fs::metadata(p) {
         Ok(m) => m,
-        // ELOOP (`io::ErrorKind::FilesystemLoop` is not stable yet).
-        Err(e) if e.raw_os_error() == Some(if cfg!(target_os = "linux") { 40 } else { 62 }) => {
+        Err(e) if e.raw_os_error() == Some(LINK_LOOP) => {
             return Err("symbolic link loop (too many levels of symbolic links)".into());
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -442,9 +440,30 @@ fn check_root(p: &Path) -> Result<(), String> {
         Err(e) => return Err(format!("cannot read: {e}")),
     };
     let t = meta.file_type();
-    let what = if t.is_file() || t.is_dir() {
+    if t.is_file() || t.is_dir() {
         return Ok(());
-    } else if t.is_fifo() {
+    }
+    Err(format!(
+        "is {}; imagepin scans regular files and directories",
+        special_kind(t)
+    ))
+}
+
+/// The OS error for a symbolic link loop (`io::ErrorKind::FilesystemLoop` is not stable
+/// yet): ELOOP on Unix, ERROR_CANT_RESOLVE_FILENAME on Windows.
+const LINK_LOOP: i32 = if cfg!(windows) {
+    1921
+} else if cfg!(target_os = "linux") {
+    40
+} else {
+    62
+};
+
+/// What a path that is neither a file nor a directory is.
+#[cfg(unix)]
+fn special_kind(t: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_fifo() {
         "a FIFO (named pipe)"
     } else if t.is_char_device() {
         "a character device"
@@ -454,10 +473,13 @@ fn check_root(p: &Path) -> Result<(), String> {
         "a socket"
     } else {
         "not a regular file"
-    };
-    Err(format!(
-        "is {what}; imagepin scans regular files and directories"
-    ))
+    }
+}
+
+/// What a path that is neither a file nor a directory is (Windows tells no more).
+#[cfg(not(unix))]
+fn special_kind(_: std::fs::FileType) -> &'static str {
+    "not a regular file"
 }
 
 #[cfg(test)]

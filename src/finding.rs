@@ -188,9 +188,13 @@ impl std::fmt::Display for Skipped {
     }
 }
 
-/// A path as the user should see it: without a leading `./`.
+/// A path as the user should see it: without a leading `./`. On Windows its separators
+/// are `/` too, as git writes paths and GitHub's annotations and SARIF's URIs need them,
+/// so a report names a file the same way on every platform.
 pub fn display_path(path: &Path) -> String {
     let s = path.to_string_lossy();
+    #[cfg(windows)]
+    let s = s.replace('\\', "/");
     s.strip_prefix("./").unwrap_or(&s).to_string()
 }
 

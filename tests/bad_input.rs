@@ -8,12 +8,14 @@ mod support;
 
 use std::fs;
 use std::io::{BufWriter, Write};
+#[cfg(unix)]
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
 use support::golden::{imagepin, stderr};
+#[cfg(unix)]
 use support::registry::TestRegistry;
 
 #[test]
@@ -42,6 +44,7 @@ fn binary_and_non_utf8_files_are_skipped_with_file_and_line() {
 }
 
 #[test]
+#[cfg(unix)]
 fn symlink_loops_do_not_hang_and_links_are_not_followed_out_of_the_tree() {
     let outside = tempfile::tempdir().expect("tempdir");
     fs::write(outside.path().join("secret.yaml"), "image: outside:1\n").expect("write");
@@ -60,6 +63,7 @@ fn symlink_loops_do_not_hang_and_links_are_not_followed_out_of_the_tree() {
 }
 
 #[test]
+#[cfg(unix)]
 fn symlinks_and_read_only_files_are_never_written_and_the_run_goes_on() {
     let reg = TestRegistry::start();
     let digest = reg.push_image("library/nginx", "1.25", "n");

@@ -3,6 +3,10 @@
 //! `credsStore` (a credential helper script on PATH). Refusals say where imagepin looked;
 //! no secret ever reaches the output.
 
+// The credential helpers here are `#!/bin/sh` scripts, and every test needs the
+// Debian registry: Unix only.
+#![cfg(unix)]
+
 mod support;
 
 use std::fs;

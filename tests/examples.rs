@@ -16,6 +16,10 @@
 //! `kustomize` is the real one when installed; otherwise `kubectl kustomize` (the same
 //! code, built into kubectl) stands in for `kustomize build`.
 
+// The examples are shell scripts and the hosts that run them (Helm, kustomize, Argo CD's
+// plugin server, a `shell: bash` step) on Unix.
+#![cfg(unix)]
+
 mod support;
 
 use std::collections::HashMap;

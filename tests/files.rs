@@ -7,13 +7,16 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::fs;
+#[cfg(unix)]
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 use support::faults::{Fault, FaultProxy};
 use support::git::git;
-use support::golden::{imagepin, stderr, stdout};
+#[cfg(unix)]
+use support::golden::stdout;
+use support::golden::{imagepin, stderr};
 use support::registry::TestRegistry;
 
 fn references(o: &Output) -> Vec<String> {
@@ -44,12 +47,14 @@ fn gitignore_files_above_the_repository_do_not_count() {
     }
 }
 
+#[cfg(unix)]
 fn is_root() -> bool {
     fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(1) == 0
 }
 
 /// `fix` as root keeps the owner, group and mode of the file it replaces.
 #[test]
+#[cfg(unix)]
 fn a_replaced_file_keeps_its_owner_group_and_mode() {
     if !is_root() {
         eprintln!("not root: ownership cannot be given away here; test not run");
@@ -78,6 +83,7 @@ fn a_replaced_file_keeps_its_owner_group_and_mode() {
 /// nobody, in a world-writable directory, over a root-owned file) does not replace it:
 /// the file keeps its owner and text, and the run says why.
 #[test]
+#[cfg(unix)]
 fn a_file_whose_owner_cannot_be_kept_is_not_replaced() {
     if !is_root() {
         eprintln!("not root: cannot run imagepin as another user here; test not run");
@@ -231,6 +237,7 @@ fn a_closed_stdout_ends_diff_and_dry_run_quietly() {
 /// A FIFO, a device and a symbolic link loop named on the command line: each a clear
 /// error (exit 2), never "0 references" or "no such file".
 #[test]
+#[cfg(unix)]
 fn named_paths_that_are_not_files_or_directories_are_refused() {
     let t = tempfile::tempdir().expect("tempdir");
     let fifo = t.path().join("pipe.yaml");

@@ -8,6 +8,7 @@ mod support;
 
 use std::fs;
 use std::io::Write;
+#[cfg(unix)]
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -44,6 +45,7 @@ fn counts_are_singular_for_one_and_annotations_are_sentences() {
 }
 
 #[test]
+#[cfg(unix)]
 fn a_file_that_is_not_written_says_so_once() {
     let reg = TestRegistry::start();
     reg.push_image("library/nginx", "1.25", "n");

@@ -170,10 +170,15 @@ fn server_url(host: &str) -> &str {
     }
 }
 
+/// The home directory as Docker and Podman find it: `$HOME`, on Windows `%USERPROFILE%`.
+fn home() -> Option<std::ffi::OsString> {
+    std::env::var_os(if cfg!(windows) { "USERPROFILE" } else { "HOME" })
+}
+
 fn docker_config_path() -> Option<PathBuf> {
     let dir = std::env::var_os("DOCKER_CONFIG")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".docker")))?;
+        .or_else(|| home().map(|h| Path::new(&h).join(".docker")))?;
     Some(dir.join("config.json"))
 }
 
@@ -187,7 +192,7 @@ fn podman_auth_path() -> Option<PathBuf> {
     runtime.or_else(|| {
         let config = std::env::var_os("XDG_CONFIG_HOME")
             .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".config")))?;
+            .or_else(|| home().map(|h| Path::new(&h).join(".config")))?;
         Some(config.join("containers/auth.json"))
     })
 }
