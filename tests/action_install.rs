@@ -1,8 +1,8 @@
 //! The GitHub Action's install logic (`scripts/install`, run by `action.yml`), run as the
 //! shell script it is against Python's `http.server` on loopback standing in for the
 //! release download: the binary is installed only when its SHA-256 matches SHA256SUMS, a
-//! cached binary is re-checked, and a release without a binary for the platform (or no
-//! release at all) falls back to `cargo install --locked`.
+//! cached binary is re-checked, a Windows runner gets the `.exe`, and a release without a
+//! binary for the platform (or no release at all) falls back to `cargo install --locked`.
 
 use std::fs;
 use std::io::{BufRead, BufReader};
@@ -82,17 +82,36 @@ impl Drop for FileServer {
 /// A release directory `v<version>/` holding `binary` as the Linux asset and a SHA256SUMS
 /// whose line for it says `listed_sha` (the binary's own SHA-256 unless a test lies).
 fn release(dir: &Path, version: &str, binary: &[u8], listed_sha: &str) {
+    release_asset(
+        dir,
+        version,
+        &format!("imagepin-{TARGET}"),
+        binary,
+        listed_sha,
+    );
+}
+
+/// A release directory `v<version>/` holding `binary` as `asset`, and a SHA256SUMS listing
+/// a macOS, the Linux and the Windows asset: `asset` with `listed_sha`, the others with a
+/// checksum that matches nothing.
+fn release_asset(dir: &Path, version: &str, asset: &str, binary: &[u8], listed_sha: &str) {
     let rel = dir.join(format!("v{version}"));
     fs::create_dir_all(&rel).expect("release dir");
-    fs::write(rel.join(format!("imagepin-{TARGET}")), binary).expect("asset");
+    fs::write(rel.join(asset), binary).expect("asset");
     let other = "1".repeat(64);
-    fs::write(
-        rel.join("SHA256SUMS"),
-        format!(
-            "{other}  imagepin-aarch64-apple-darwin\n{listed_sha}  imagepin-{TARGET}\n{other}  imagepin-x86_64-pc-windows-msvc.exe\n"
-        ),
-    )
-    .expect("SHA256SUMS");
+    let linux = format!("imagepin-{TARGET}");
+    let sums: String = [
+        "imagepin-aarch64-apple-darwin",
+        &linux,
+        "imagepin-x86_64-pc-windows-msvc.exe",
+    ]
+    .iter()
+    .map(|name| {
+        let sha = if *name == asset { listed_sha } else { &other };
+        format!("{sha}  {name}\n")
+    })
+    .collect();
+    fs::write(rel.join("SHA256SUMS"), sums).expect("SHA256SUMS");
 }
 
 /// `bash script` with the given environment (and no GitHub runner variables).
@@ -323,6 +342,63 @@ fn plan_names_version_target_and_cache_directory() {
             "/opt/hostedtoolcache/imagepin/{version}/aarch64-apple-darwin"
         ))
     );
+}
+
+/// On a Windows runner (Git Bash, where `uname -s` says `MINGW64_NT-…`) the script
+/// fetches the `.exe` asset and installs it as `imagepin.exe`, checked against
+/// SHA256SUMS like any other. `uname` is a shell function here (through `BASH_ENV`).
+#[test]
+fn a_windows_runner_gets_the_exe_asset() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let www = t.path().join("www");
+    let asset = "imagepin-x86_64-pc-windows-msvc.exe";
+    let binary = b"MZ: stands in for the Windows binary".to_vec();
+    release_asset(&www, "1.2.3", asset, &binary, &sha256_hex(&binary));
+    let server = FileServer::start(&www);
+    let git_bash = t.path().join("git-bash.sh");
+    fs::write(
+        &git_bash,
+        "uname() { case \"$1\" in -s) echo MINGW64_NT-10.0-26100 ;; -m) echo x86_64 ;; esac; }\n",
+    )
+    .expect("BASH_ENV file");
+    let dir = t.path().join("tools/imagepin");
+    let base = server.base("1.2.3");
+    let env = [
+        ("BASH_ENV", git_bash.to_str().expect("utf-8")),
+        ("IMAGEPIN_VERSION", "1.2.3"),
+        ("IMAGEPIN_DOWNLOAD_BASE", &base),
+        ("IMAGEPIN_INSTALL_DIR", dir.to_str().expect("utf-8")),
+    ];
+    let plan = install(&root().join("scripts/install"), &env, &["plan"]);
+    assert_eq!(
+        field(&plan, "target").as_deref(),
+        Some("x86_64-pc-windows-msvc")
+    );
+    let out = install(&root().join("scripts/install"), &env, &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(field(&out, "source").as_deref(), Some("release"), "{err}");
+    let bin = PathBuf::from(field(&out, "bin").expect("bin="));
+    assert_eq!(bin, dir.join("imagepin.exe"));
+    assert_eq!(fs::read(&bin).expect("installed"), binary);
+    assert_eq!(
+        server.requests(),
+        ["/v1.2.3/SHA256SUMS".to_string(), format!("/v1.2.3/{asset}")]
+    );
+}
+
+/// A Windows checkout may turn Cargo.toml's line ends into CRLF: the version is still
+/// read without the CR.
+#[test]
+fn the_version_is_read_from_a_crlf_cargo_toml() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let script = tiny_source_tree(t.path(), "3.4.5");
+    let toml = fs::read_to_string(t.path().join("Cargo.toml")).expect("read");
+    fs::write(t.path().join("Cargo.toml"), toml.replace('\n', "\r\n")).expect("write");
+    let out = install(&script, &[("IMAGEPIN_TARGET", TARGET)], &["plan"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(field(&out, "version").as_deref(), Some("3.4.5"), "{err}");
 }
 
 #[test]
