@@ -139,6 +139,17 @@ fn field(out: &Output, key: &str) -> Option<String> {
         .find_map(|l| l.strip_prefix(&format!("{key}=")).map(str::to_string))
 }
 
+/// Runs the install script with `env`: it must install `binary`, downloaded from the
+/// release, as `bin`.
+fn installs_from_the_release(env: &[(&str, &str)], bin: &Path, binary: &[u8]) {
+    let out = install(&root().join("scripts/install"), env, &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(field(&out, "source").as_deref(), Some("release"), "{err}");
+    assert_eq!(field(&out, "bin").map(PathBuf::from).as_deref(), Some(bin));
+    assert_eq!(fs::read(bin).expect("installed"), binary);
+}
+
 fn real_binary() -> Vec<u8> {
     fs::read(env!("CARGO_BIN_EXE_imagepin")).expect("the built imagepin")
 }
@@ -161,13 +172,8 @@ fn installs_the_release_binary_only_after_checking_its_sha256() {
         ("IMAGEPIN_INSTALL_DIR", dir_s),
         ("IMAGEPIN_TARGET", TARGET),
     ];
-    let out = install(&root().join("scripts/install"), &env, &[]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
-    assert_eq!(field(&out, "source").as_deref(), Some("release"), "{err}");
-    let bin = PathBuf::from(field(&out, "bin").expect("bin="));
-    assert_eq!(bin, dir.join("imagepin"));
-    assert_eq!(fs::read(&bin).expect("installed"), binary);
+    let bin = dir.join("imagepin");
+    installs_from_the_release(&env, &bin, &binary);
     let run = Command::new(&bin).arg("--version").output().expect("runs");
     assert_eq!(
         String::from_utf8_lossy(&run.stdout).trim(),
@@ -374,13 +380,7 @@ fn a_windows_runner_gets_the_exe_asset() {
         field(&plan, "target").as_deref(),
         Some("x86_64-pc-windows-msvc")
     );
-    let out = install(&root().join("scripts/install"), &env, &[]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
-    assert_eq!(field(&out, "source").as_deref(), Some("release"), "{err}");
-    let bin = PathBuf::from(field(&out, "bin").expect("bin="));
-    assert_eq!(bin, dir.join("imagepin.exe"));
-    assert_eq!(fs::read(&bin).expect("installed"), binary);
+    installs_from_the_release(&env, &dir.join("imagepin.exe"), &binary);
     assert_eq!(
         server.requests(),
         ["/v1.2.3/SHA256SUMS".to_string(), format!("/v1.2.3/{asset}")]
