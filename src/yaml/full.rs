@@ -40,6 +40,13 @@ pub enum Refusal {
 
 /// Read a text (a whole stream, or one document of one).
 ///
+/// saphyr-parser refuses a `:` followed by tabs alone before a value starting with a
+/// letter or `-` (it guards against a tab indenting a block collection there), though
+/// after an implicit key — in flow context, or in a block mapping, where no collection
+/// can start on the key's line — tabs are separation like spaces (libyaml reads them
+/// so). Where it refuses that, after an implicit key, the tabs are read as spaces: the
+/// same number of bytes, and never content, so values and spans are unchanged.
+///
 /// YAML's letter wants the lines of a flow collection or a quoted scalar indented past
 /// the block collection holding them; libyaml and Go's yaml — what kubectl and docker
 /// compose read with — do not, and real files rely on that (`args: ["` … `  "]`, a
@@ -51,6 +58,7 @@ pub fn read(src: &str) -> Result<Tree, Refusal> {
     let mut text = std::borrow::Cow::Borrowed(src);
     // Lines (0-based) read with one more space, in order of the fixes.
     let mut indented: Vec<usize> = Vec::new();
+    let mut tabs_read_as_spaces = 0;
     loop {
         match read_exact(&text) {
             Ok(mut tree) => {
@@ -69,6 +77,14 @@ pub fn read(src: &str) -> Result<Tree, Refusal> {
                     text.to_mut().insert(start, ' ');
                     indented.push(l);
                 }
+            }
+            Err(Refusal::Syntax { reason, at, .. })
+                if tabs_read_as_spaces < MAX_INDENT_FIXES
+                    && let Some(tabs) = tabs_after_implicit_key(&text, at, &reason) =>
+            {
+                let spaces = " ".repeat(tabs.len());
+                text.to_mut().replace_range(tabs, &spaces);
+                tabs_read_as_spaces += 1;
             }
             Err(Refusal::Syntax { line, reason, .. }) => {
                 return Err(Refusal::Syntax {
@@ -123,6 +139,23 @@ fn lenient_lines(text: &str, line: usize, at: usize, reason: &str) -> Option<Vec
     let rest = text[start..].trim_start_matches(' ');
     rest.starts_with([']', '}'])
         .then_some(vec![(line - 1, start)])
+}
+
+/// The tabs between an implicit key's `:` and the value at byte `at`, where the
+/// parser's refusal there is only about them (see [`read`]). An implicit key ends
+/// right at its `:` (a quoted key, or one followed by spaces, is left refused); a `:`
+/// after white space or at a line start may be an explicit entry's value indicator,
+/// where a compact collection may follow and a tab is indentation.
+fn tabs_after_implicit_key(text: &str, at: usize, reason: &str) -> Option<Range<usize>> {
+    if reason != "':' must be followed by a valid YAML whitespace" {
+        return None;
+    }
+    let b = text.as_bytes();
+    let start = b[..at].iter().rposition(|&c| c != b'\t')? + 1;
+    let colon = start.checked_sub(1)?;
+    let key_end = *b.get(colon.checked_sub(1)?)?;
+    let implicit = b[colon] == b':' && !matches!(key_end, b' ' | b'\t' | b'\r' | b'\n');
+    (implicit && start < at).then_some(start..at)
 }
 
 /// Maps positions in a text with spaces added at some line starts back to the text as
@@ -745,6 +778,23 @@ impl Reader<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tabs_after_an_implicit_key_separate_like_spaces() {
+        // Found by fuzzing yaml_readers: saphyr-parser refused these.
+        for (tabs, spaces) in [
+            ("- {a:\tb}\n", "- {a: b}\n"),
+            ("a:\tb\nc: [d:\t\t-1]\n", "a: b\nc: [d:  -1]\n"),
+        ] {
+            let read = read(tabs).map(|t| t.render());
+            assert_eq!(read, read_exact(spaces).map(|t| t.render()), "{tabs:?}");
+            assert!(read.is_ok());
+        }
+        // After an explicit `?` entry's `:` a tab would indent a compact collection;
+        // after a mapping's value a sequence cannot start on the key's line.
+        assert!(read("? a\n:\t- b\n").is_err());
+        assert!(read("a:\t- b\n").is_err());
+    }
 
     #[test]
     fn debug_file() {

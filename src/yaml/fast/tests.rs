@@ -103,6 +103,8 @@ fn small_cases_agree() {
         "a:\n...\n  - b\n",
         // Found by fuzzing: block scalar content that starts like an anchor or a tag.
         "a: >-\n  &&& x\nb: |\n  !t y\n",
+        // Found by fuzzing: tabs alone after `:` in a flow mapping.
+        "- {a:\tb}\n",
     ];
     for src in cases {
         assert!(agree(src), "fast reader declined:\n{src}");
