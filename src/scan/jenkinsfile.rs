@@ -28,8 +28,9 @@ enum Token {
     Other,
 }
 
-/// Split Groovy source into tokens, comments and whitespace dropped. Never panics.
-fn tokens(src: &str) -> Vec<Token> {
+/// Split Groovy source into tokens, whitespace dropped and comments (`//…`, `/*…*/`)
+/// collected apart. Never panics.
+fn tokens(src: &str, comments: &mut Vec<Range<usize>>) -> Vec<Token> {
     let b = src.as_bytes();
     let mut out: Vec<Token> = Vec::new();
     let mut i = 0;
@@ -40,9 +41,14 @@ fn tokens(src: &str) -> Vec<Token> {
         let c = b[i];
         match c {
             _ if c.is_ascii_whitespace() => i += 1,
-            b'/' if b.get(i + 1) == Some(&b'/') => i = line_end(b, i),
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                comments.push(crate::yaml::tree::comment_at(b, i));
+                i = line_end(b, i);
+            }
             b'/' if b.get(i + 1) == Some(&b'*') => {
-                i = find(b, i + 2, b"*/").map_or(b.len(), |j| j + 2);
+                let end = find(b, i + 2, b"*/").map_or(b.len(), |j| j + 2);
+                comments.push(i..end);
+                i = end;
             }
             b'\'' | b'"' => {
                 let triple = b[i..].starts_with(&[c, c, c]);
@@ -150,9 +156,9 @@ fn slashy_may_start(prev: Option<&Token>) -> bool {
     }
 }
 
-/// The image references of a Jenkinsfile.
-pub fn scan(src: &str) -> Vec<Candidate> {
-    let toks = tokens(src);
+/// The image references of a Jenkinsfile, and the span of every comment.
+pub fn scan(src: &str, comments: &mut Vec<Range<usize>>) -> Vec<Candidate> {
+    let toks = tokens(src, comments);
     let word = |t: Option<&Token>| match t {
         Some(Token::Ident(r)) => Some(&src[r.clone()]),
         _ => None,
@@ -222,7 +228,10 @@ mod tests {
     use super::*;
 
     fn found(src: &str) -> Vec<&str> {
-        scan(src).into_iter().map(|c| &src[c.span]).collect()
+        scan(src, &mut Vec::new())
+            .into_iter()
+            .map(|c| &src[c.span])
+            .collect()
     }
 
     #[test]
@@ -282,9 +291,18 @@ docker.image('ok:1').pull()
     }
 
     #[test]
+    fn comments_are_the_lexers() {
+        let src = "#!/usr/bin/env groovy\ndef u = 'https://x' // real\r\ndef v = \"/* no */\" /* yes\n */\ndef w = /a\\/\\/b/ + $/c//d/$\n/* open";
+        let mut comments = Vec::new();
+        scan(src, &mut comments);
+        let comments: Vec<_> = comments.into_iter().map(|c| &src[c]).collect();
+        assert_eq!(comments, ["// real", "/* yes\n */", "/* open"]);
+    }
+
+    #[test]
     fn with_registry_is_templated_and_crlf_spans() {
         let src = "node {\r\n  docker.withRegistry('https://registry.example.com', 'creds') {\r\n    docker.image('app:1').pull()\r\n  }\r\n  docker.image(\"busybox:1.36\").inside { }\r\n}\r\n";
-        let c = scan(src);
+        let c = scan(src, &mut Vec::new());
         assert_eq!(c.len(), 2);
         assert_eq!(&src[c[0].span.clone()], "app:1");
         assert_eq!(c[0].status.as_ref().map(|s| s.0), Some(Status::Templated));
@@ -296,10 +314,10 @@ docker.image('ok:1').pull()
     fn odd_inputs_do_not_panic() {
         let src = "agent { docker { image '''a\n\"${x\n}'/ $/ \"é\" /* ";
         for (i, _) in src.char_indices() {
-            for c in scan(&src[..i]) {
+            for c in scan(&src[..i], &mut Vec::new()) {
                 assert!(src.get(c.span).is_some());
             }
         }
-        assert!(scan("").is_empty());
+        assert!(scan("", &mut Vec::new()).is_empty());
     }
 }

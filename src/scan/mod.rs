@@ -110,12 +110,6 @@ pub fn scan_file(path: &Path, src: &str, kind: FileKind) -> Result<Scanned, Skip
     };
     // Comments come from each format's own reader, for inline ignores.
     let mut comments = Vec::new();
-    // Formats whose scanners report no comment spans yet (HCL, Jenkinsfiles,
-    // Quadlet): their ignore markers are still found on the reference's lines.
-    let by_line = matches!(
-        kind,
-        FileKind::Quadlet | FileKind::Hcl(_) | FileKind::HclJson(_) | FileKind::Jenkinsfile
-    );
     let mut skipped = Vec::new();
     let mut yaml_as = |flavor: detect::Flavor| {
         let read = yaml::read(body, path, flavor);
@@ -138,14 +132,16 @@ pub fn scan_file(path: &Path, src: &str, kind: FileKind) -> Result<Scanned, Skip
         }
         FileKind::MaybeDockerfile => whole(Vec::new()),
         FileKind::Jsonc => whole(devcontainer::scan_with_comments(body, &mut comments)),
-        FileKind::Quadlet => whole(quadlet::scan(body).map_err(|(l, m)| refused(l, m))?),
+        FileKind::Quadlet => {
+            whole(quadlet::scan(body, &mut comments).map_err(|(l, m)| refused(l, m))?)
+        }
         FileKind::Hcl(dialect) => {
-            whole(hcl::scan(body, path, dialect).map_err(|(l, m)| refused(l, m))?)
+            whole(hcl::scan(body, path, dialect, &mut comments).map_err(|(l, m)| refused(l, m))?)
         }
-        FileKind::HclJson(dialect) => {
-            whole(hcl::scan_json(body, path, dialect).map_err(|(l, m)| refused(l, m))?)
-        }
-        FileKind::Jenkinsfile => whole(jenkinsfile::scan(body)),
+        FileKind::HclJson(dialect) => whole(
+            hcl::scan_json(body, path, dialect, &mut comments).map_err(|(l, m)| refused(l, m))?,
+        ),
+        FileKind::Jenkinsfile => whole(jenkinsfile::scan(body, &mut comments)),
     };
     candidates.sort_by_key(|c| (c.span.start, c.span.end));
     candidates.dedup_by(|a, b| a.span == b.span);
@@ -157,12 +153,7 @@ pub fn scan_file(path: &Path, src: &str, kind: FileKind) -> Result<Scanned, Skip
     for c in candidates {
         let c = defaults::refine(c, body);
         let span = c.span.start + bom..c.span.end + bom;
-        let ignored = if by_line {
-            lines.is_ignored_by_line(src, &span)
-        } else {
-            lines.is_ignored(src, &comments, &span)
-        };
-        if ignored {
+        if lines.is_ignored(src, &comments, &span) {
             continue;
         }
         let text = c.text.unwrap_or_else(|| src[span.clone()].to_string());
@@ -284,38 +275,19 @@ impl LineIndex {
         };
         trailing || above
     }
-
-    /// [`LineIndex::is_ignored`] for scanners without comment spans: the first `#` or
-    /// `/` after the reference on its line, or the line above.
-    fn is_ignored_by_line(&self, src: &str, span: &Range<usize>) -> bool {
-        let (line, start) = self.locate(src, span.start);
-        let line_end = Self::line_end(src, start);
-        let after = &src[span.end.min(line_end)..line_end];
-        let trailing = after
-            .find(['#', '/'])
-            .is_some_and(|i| is_comment_marker(&after[i..]));
-        let above = line > 0 && {
-            let prev_start =
-                memchr::memrchr(b'\n', &src.as_bytes()[..start - 1]).map_or(0, |i| i + 1);
-            is_comment_marker(src[prev_start..start].trim_start())
-        };
-        trailing || above
-    }
 }
 
-/// Whether comment text carries the ignore marker as a word of its own.
+/// Whether a comment (a span a scanner reported, `#`, `;`, `//` or `/*` included)
+/// carries the ignore marker as a word of its own.
 fn is_comment_marker(comment: &str) -> bool {
-    let is_comment =
-        comment.starts_with('#') || comment.starts_with("//") || comment.starts_with("/*");
-    is_comment
-        && IGNORE_MARKERS.iter().any(|m| {
-            comment.match_indices(m).any(|(i, _)| {
-                comment[i + m.len()..]
-                    .chars()
-                    .next()
-                    .is_none_or(|c| c.is_whitespace() || c == '*')
-            })
+    IGNORE_MARKERS.iter().any(|m| {
+        comment.match_indices(m).any(|(i, _)| {
+            comment[i + m.len()..]
+                .chars()
+                .next()
+                .is_none_or(|c| c.is_whitespace() || c == '*')
         })
+    })
 }
 
 #[cfg(test)]
@@ -369,6 +341,60 @@ mod tests {
         let f = scan_source(Path::new("Dockerfile"), docker, FileKind::Dockerfile).unwrap();
         let texts: Vec<_> = f.iter().map(|f| f.text.as_str()).collect();
         assert_eq!(texts, ["redis:7"]);
+    }
+
+    #[test]
+    fn inline_ignore_in_hcl_jenkinsfiles_and_quadlet_comes_from_their_lexers() {
+        let texts = |name: &str, src: &str, kind: FileKind| -> Vec<String> {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let f = scan_source(&dir.path().join(name), src, kind).expect("reads");
+            f.into_iter().map(|f| f.text).collect()
+        };
+        // A `#` or `//` inside a string is no comment; real ones are, of every kind.
+        let tf = r#"resource "docker_container" "a" {
+  image = "registry.example/a#b:1"
+}
+resource "aws_ecs_task_definition" "t" {
+  container_definitions = jsonencode([
+    { image = "busybox:1.36", name = "x // imagepin: ignore " },
+    { image = "nginx:1.25", name = "y" }, # imagepin: ignore
+    /* imagepin: ignore */
+    { image = "redis:7" },
+    { image = <<EOT
+alpine:3.19
+EOT
+    }, // imagepin: ignore
+  ])
+}
+"#;
+        assert_eq!(
+            texts("main.tf", tf, FileKind::Hcl(detect::HclDialect::Terraform)),
+            ["registry.example/a#b:1", "busybox:1.36"]
+        );
+        let groovy = r#"pipeline {
+  agent { docker { image 'maven:3.9' } } // imagepin: ignore
+}
+node {
+  docker.image('a/b#c:1').withRun('-e X=a#b // imagepin: ignore ') { }
+  docker.image("nginx:1.25").inside("-v /x:/y") // imagepin: ignore
+  /* imagepin: ignore */
+  docker.image('redis:7').pull()
+  def s = '''
+// imagepin: ignore
+'''
+  docker.image('busybox:1.36').pull()
+}
+"#;
+        assert_eq!(
+            texts("Jenkinsfile", groovy, FileKind::Jenkinsfile),
+            ["a/b#c:1", "busybox:1.36"]
+        );
+        // systemd has comment lines only: a `#` after a value is part of it.
+        let unit = "[Container]\n; imagepin: ignore\nImage=nginx:1.25\n[Volume]\nLabel=x=# imagepin: ignore\nImage=registry.example/a#b:1\n[Image]\nImage=redis:7 # imagepin: ignore\n";
+        assert_eq!(
+            texts("a.container", unit, FileKind::Quadlet),
+            ["registry.example/a#b:1", "redis:7 # imagepin: ignore"]
+        );
     }
 
     #[test]

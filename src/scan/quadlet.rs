@@ -49,9 +49,14 @@ pub struct Entry<'a> {
 /// imagepin has anything to say about (`meson.build`, a Perl `.pod`).
 const UNIT_SECTIONS: [&str; 5] = ["Container", "Image", "Volume", "Build", "Pod"];
 
-/// Read a unit file into its entries. `Err((line, message))` for a line Quadlet
-/// refuses, in a file that has a Quadlet section.
-pub fn entries(src: &str) -> Result<Vec<Entry<'_>>, (usize, String)> {
+/// Read a unit file into its entries, collecting the span of every comment line (`#`
+/// or `;` first on a line; systemd has no comment after a value: a `#` there is part
+/// of it). `Err((line, message))` for a line Quadlet refuses, in a file that has a
+/// Quadlet section.
+pub fn entries<'a>(
+    src: &'a str,
+    comments: &mut Vec<Range<usize>>,
+) -> Result<Vec<Entry<'a>>, (usize, String)> {
     let mut out = Vec::new();
     let mut section: Option<&str> = None;
     let mut has_unit_section = false;
@@ -64,8 +69,12 @@ pub fn entries(src: &str) -> Result<Vec<Entry<'_>>, (usize, String)> {
         offset += raw.len();
         let (s, e) = trim(src, start, start + raw.len());
         let line = &src[s..e];
-        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+        if line.starts_with('#') || line.starts_with(';') {
+            comments.push(s..e);
             continue; // also inside a continuation, as Quadlet does
+        }
+        if line.is_empty() {
+            continue;
         }
         let continued = line.ends_with('\\') && offset < src.len();
         let piece_end = if line.ends_with('\\') { e - 1 } else { e };
@@ -167,9 +176,12 @@ const LOCAL_TRANSPORTS: [&str; 6] = [
 
 const DOCKER_SCHEME: &str = "docker://";
 
-/// The images of a Quadlet unit.
-pub fn scan(src: &str) -> Result<Vec<Candidate>, (usize, String)> {
-    let entries = entries(src)?;
+/// The images of a Quadlet unit, and the span of every comment line.
+pub fn scan(
+    src: &str,
+    comments: &mut Vec<Range<usize>>,
+) -> Result<Vec<Candidate>, (usize, String)> {
+    let entries = entries(src, comments)?;
     let mut out = Vec::new();
     for (i, e) in entries.iter().enumerate() {
         let image_key = e.key == "Image" && matches!(e.section, "Container" | "Image" | "Volume");
@@ -259,7 +271,7 @@ mod tests {
     use super::*;
 
     fn found(src: &str) -> Vec<(String, Option<Status>)> {
-        scan(src)
+        scan(src, &mut Vec::new())
             .expect("reads")
             .into_iter()
             .map(|c| {
@@ -272,7 +284,10 @@ mod tests {
     #[test]
     fn lexer_sections_comments_continuations_quotes() {
         let src = "# top\r\n[Unit]\r\nDescription=x \\\r\n  # inside\r\n  ; also\r\n  y\r\n\r\n[Container]\r\n  Image = \"nginx:1.25\"  \r\nExec=/bin/sh -c \\\r\n  'true'\r\n";
-        let e = entries(src).expect("reads");
+        let mut comments = Vec::new();
+        let e = entries(src, &mut comments).expect("reads");
+        let comments: Vec<_> = comments.into_iter().map(|c| &src[c]).collect();
+        assert_eq!(comments, ["# top", "# inside", "; also"]);
         assert_eq!(e.len(), 3);
         assert_eq!(
             (e[0].section, e[0].key, e[0].value.as_str()),
@@ -290,16 +305,25 @@ mod tests {
     #[test]
     fn lexer_refuses_what_quadlet_refuses_only_in_units() {
         assert_eq!(
-            entries("[Container]\nImage=a\nnot a pair\n").map(|_| ()),
-            Err((3, entries("[Container]\nx\n").unwrap_err().1))
+            entries("[Container]\nImage=a\nnot a pair\n", &mut Vec::new()).map(|_| ()),
+            Err((
+                3,
+                entries("[Container]\nx\n", &mut Vec::new()).unwrap_err().1
+            ))
         );
         assert_eq!(
-            entries("Image=a\n[Container]\n").map(|_| ()).unwrap_err().0,
+            entries("Image=a\n[Container]\n", &mut Vec::new())
+                .map(|_| ())
+                .unwrap_err()
+                .0,
             1
         );
         // Not a Quadlet unit at all (meson.build, Perl POD): nothing, no complaint.
-        assert_eq!(entries("project('x', 'c')\nexecutable('a')\n"), Ok(vec![]));
-        assert_eq!(entries("=head1 NAME\n\nfoo\n"), Ok(vec![]));
+        assert_eq!(
+            entries("project('x', 'c')\nexecutable('a')\n", &mut Vec::new()),
+            Ok(vec![])
+        );
+        assert_eq!(entries("=head1 NAME\n\nfoo\n", &mut Vec::new()), Ok(vec![]));
         // Keys are case-sensitive; sections too.
         assert!(found("[Container]\nimage=nginx:1\n[container]\nImage=redis\n").is_empty());
     }
@@ -334,7 +358,7 @@ mod tests {
         let src = "[Container]\nImage=registry.example/%i:latest\n";
         assert_eq!(found(src)[0].1, Some(Status::Templated));
         let src = "[Container]\nImage=ghcr.io/acme/\\\n  api:v2\n";
-        let c = scan(src).expect("reads");
+        let c = scan(src, &mut Vec::new()).expect("reads");
         assert_eq!(c[0].text.as_deref(), Some("ghcr.io/acme/api:v2"));
         assert!(matches!(c[0].pin, PinSite::Field(DigestField::Missing(_))));
     }

@@ -12,12 +12,16 @@ use crate::scan::detect::HclDialect;
 use crate::yaml;
 use crate::yaml::tree::{Node, is_mapping, items, pairs, scalar_span};
 
-/// Read a file; a syntax error refuses it with its line.
-pub fn read(src: &str, dialect: HclDialect) -> Result<Body, Refusal> {
-    let mut body = Body::default();
-    let mut restart = || body = Body::default();
+/// Read a file, collecting the span of every comment (JSON has none, but the YAML
+/// layer reads `#` ones); a syntax error refuses it with its line.
+pub fn read(
+    src: &str,
+    dialect: HclDialect,
+    comments: &mut Vec<Range<usize>>,
+) -> Result<Body, Refusal> {
     let mut found: Option<Body> = None;
-    let read = yaml::read_each(src, &mut restart, &mut |tree| {
+    let read = yaml::read_each(src, &mut || {}, &mut |tree| {
+        comments.extend_from_slice(tree.comments());
         if let Some(root) = tree.documents().next() {
             found = Some(object_body(root, src, dialect, 0));
         }

@@ -351,14 +351,24 @@ impl Module {
 /// Parse failures: (1-based line, message).
 pub type Refusal = (usize, String);
 
-/// Scan an HCL file in native syntax.
-pub fn scan(src: &str, path: &Path, dialect: HclDialect) -> Result<Vec<Candidate>, Refusal> {
-    scan_body(native::read(src, dialect)?, src, path, dialect)
+/// Scan an HCL file in native syntax, collecting the span of every comment.
+pub fn scan(
+    src: &str,
+    path: &Path,
+    dialect: HclDialect,
+    comments: &mut Vec<Range<usize>>,
+) -> Result<Vec<Candidate>, Refusal> {
+    scan_body(native::read(src, dialect, comments)?, src, path, dialect)
 }
 
-/// Scan an HCL file in JSON syntax.
-pub fn scan_json(src: &str, path: &Path, dialect: HclDialect) -> Result<Vec<Candidate>, Refusal> {
-    scan_body(json::read(src, dialect)?, src, path, dialect)
+/// Scan an HCL file in JSON syntax, collecting the span of every comment.
+pub fn scan_json(
+    src: &str,
+    path: &Path,
+    dialect: HclDialect,
+    comments: &mut Vec<Range<usize>>,
+) -> Result<Vec<Candidate>, Refusal> {
+    scan_body(json::read(src, dialect, comments)?, src, path, dialect)
 }
 
 fn scan_body(
@@ -399,7 +409,7 @@ fn siblings(path: &Path, module: &mut Module) {
         };
         let read = std::fs::read_to_string(&p)
             .ok()
-            .and_then(|s| reader(&s, HclDialect::Terraform).ok());
+            .and_then(|s| reader(&s, HclDialect::Terraform, &mut Vec::new()).ok());
         match read {
             Some(body) => module.add(&body, HclDialect::Terraform, Some(&p)),
             None => module.incomplete = true,
@@ -569,9 +579,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join(name);
         let mut c = if name.ends_with(".json") {
-            scan_json(src, &path, dialect)
+            scan_json(src, &path, dialect, &mut Vec::new())
         } else {
-            scan(src, &path, dialect)
+            scan(src, &path, dialect, &mut Vec::new())
         }
         .expect("parses");
         c.sort_by_key(|c| c.span.start);
@@ -685,11 +695,18 @@ locals { image = "nope:2" }
             vars,
             &dir.path().join("variables.tf"),
             HclDialect::Terraform,
+            &mut Vec::new(),
         )
         .expect("parses");
         assert_eq!(v.len(), 1);
         assert_eq!(&vars[v[0].span.clone()], "nginx:1.25");
-        let m = scan(main, &dir.path().join("main.tf"), HclDialect::Terraform).expect("parses");
+        let m = scan(
+            main,
+            &dir.path().join("main.tf"),
+            HclDialect::Terraform,
+            &mut Vec::new(),
+        )
+        .expect("parses");
         assert!(m.is_empty(), "the use is pinned at the default: {m:?}");
         // Another file uses it partly: neither pins it.
         std::fs::write(
@@ -701,10 +718,17 @@ locals { image = "nope:2" }
             vars,
             &dir.path().join("variables.tf"),
             HclDialect::Terraform,
+            &mut Vec::new(),
         )
         .expect("parses");
         assert!(v.is_empty());
-        let m = scan(main, &dir.path().join("main.tf"), HclDialect::Terraform).expect("parses");
+        let m = scan(
+            main,
+            &dir.path().join("main.tf"),
+            HclDialect::Terraform,
+            &mut Vec::new(),
+        )
+        .expect("parses");
         assert_eq!(m[0].text.as_deref(), Some("nginx:1.25"));
         assert!(matches!(m[0].pin, PinSite::Field(DigestField::Missing(_))));
     }
@@ -801,12 +825,29 @@ target "app" {
     }
 
     #[test]
+    fn comments_are_found_outside_literals() {
+        let src = "a \"l#b\" { # c1\n  x = <<-EOT\n   h # no\n   ${y} // no\n  EOT // c2\n  y = \"s${\"q\" # z\n}\"\n  z = {\"k#\" = 1 /* c3\n */, k2 = [4 / 2] // c4\r\n  }\n}\n# c5";
+        let mut comments = Vec::new();
+        native::read(src, HclDialect::Terraform, &mut comments).expect("parses");
+        let comments: Vec<_> = comments.into_iter().map(|c| &src[c]).collect();
+        assert_eq!(comments, ["# c1", "// c2", "/* c3\n */", "// c4", "# c5"]);
+        let json = "{\"a\": \"x#y\"} # c\n";
+        let mut comments = Vec::new();
+        json::read(json, HclDialect::Terraform, &mut comments).expect("parses");
+        assert_eq!(
+            comments.into_iter().map(|c| &json[c]).collect::<Vec<_>>(),
+            ["# c"]
+        );
+    }
+
+    #[test]
     fn syntax_errors_name_a_line() {
         let dir = tempfile::tempdir().expect("tempdir");
         let err = scan(
             "a = 1\nb = {\n",
             &dir.path().join("x.tf"),
             HclDialect::Terraform,
+            &mut Vec::new(),
         )
         .unwrap_err();
         assert!(err.0 >= 2, "{err:?}");

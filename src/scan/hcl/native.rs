@@ -1,5 +1,6 @@
 //! HCL native syntax into the [`Body`] model, read by `hcl-edit`: a parser made to
 //! edit HCL without losing formatting, so every string keeps its exact byte span.
+//! Comments are found outside the literals it places (see [`comments`]).
 
 use std::ops::Range;
 
@@ -12,15 +13,95 @@ use hcl_edit::visit::{self, Visit};
 use super::{Block, Body, Expr, Part, Refusal};
 use crate::scan::detect::HclDialect;
 
-/// Read a file; a syntax error refuses it with its line.
-pub fn read(src: &str, dialect: HclDialect) -> Result<Body, Refusal> {
+/// Read a file, collecting the span of every comment; a syntax error refuses it with
+/// its line.
+pub fn read(
+    src: &str,
+    dialect: HclDialect,
+    comments: &mut Vec<Range<usize>>,
+) -> Result<Body, Refusal> {
     let body = hcl_edit::parser::parse_body(src).map_err(|e| {
         (
             e.location().line(),
             format!("does not parse as HCL ({}); skipped", e.message()),
         )
     })?;
+    find_comments(src, &body, comments);
     Ok(convert_body(&body, src, dialect))
+}
+
+/// Every comment of a parsed file: `#` or `//` to the end of its line, `/*` to `*/`.
+/// Outside string literals and heredocs — whose spans the parser gives, quotes and
+/// delimiters included — nothing in HCL's syntax holds a `#`, and a `/` followed by
+/// `/` or `*` can only open a comment (a comment inside a template's `${…}` stays
+/// unread, with the literal around it). If the parser left a literal unplaced, no
+/// comment is taken rather than one that might be inside it.
+fn find_comments(src: &str, body: &structure::Body, out: &mut Vec<Range<usize>>) {
+    let mut literals = Literals::default();
+    literals.visit_body(body);
+    if literals.unplaced {
+        return;
+    }
+    let mut spans = literals.spans;
+    spans.sort_by_key(|r| r.start);
+    let b = src.as_bytes();
+    let mut spans = spans.into_iter().peekable();
+    let mut i = 0;
+    while i < b.len() {
+        if let Some(r) = spans.next_if(|r| r.start <= i) {
+            i = i.max(r.end);
+            continue;
+        }
+        let limit = spans.peek().map_or(b.len(), |r| r.start);
+        let Some(n) = memchr::memchr2(b'#', b'/', &b[i..limit]) else {
+            i = limit;
+            continue;
+        };
+        let at = i + n;
+        let end = match (b[at], b.get(at + 1)) {
+            (b'#', _) | (b'/', Some(b'/')) => crate::yaml::tree::comment_at(b, at).end,
+            (b'/', Some(b'*')) => {
+                memchr::memmem::find(&b[at + 2..], b"*/").map_or(b.len(), |n| at + 2 + n + 2)
+            }
+            _ => {
+                i = at + 1; // division
+                continue;
+            }
+        };
+        out.push(at..end);
+        i = end;
+    }
+}
+
+/// The spans of a body's string literals, templates and heredocs.
+#[derive(Default)]
+struct Literals {
+    spans: Vec<Range<usize>>,
+    /// A literal without a span.
+    unplaced: bool,
+}
+
+impl Literals {
+    fn add(&mut self, span: Option<Range<usize>>) {
+        match span {
+            Some(span) => self.spans.push(span),
+            None => self.unplaced = true,
+        }
+    }
+}
+
+impl Visit for Literals {
+    fn visit_string(&mut self, node: &hcl_edit::Decorated<String>) {
+        self.add(node.span());
+    }
+
+    fn visit_string_template(&mut self, node: &StringTemplate) {
+        self.add(node.span());
+    }
+
+    fn visit_heredoc_template(&mut self, node: &hcl_edit::template::HeredocTemplate) {
+        self.add(node.span());
+    }
 }
 
 fn convert_body(body: &structure::Body, src: &str, dialect: HclDialect) -> Body {
