@@ -141,11 +141,11 @@ fn lenient_lines(text: &str, line: usize, at: usize, reason: &str) -> Option<Vec
         .then_some(vec![(line - 1, start)])
 }
 
-/// The tabs between an implicit key's `:` and the value at byte `at`, where the
-/// parser's refusal there is only about them (see [`read`]). An implicit key ends
-/// right at its `:` (a quoted key, or one followed by spaces, is left refused); a `:`
-/// after white space or at a line start may be an explicit entry's value indicator,
-/// where a compact collection may follow and a tab is indentation.
+/// The tabs between a `:` and the value at byte `at`, where the parser's refusal there
+/// is only about them (see [`read`]): the `:` ends an implicit key, because something
+/// stands before it on its line. A `:` first on its line may be an explicit entry's
+/// value indicator (after `? key`), where a compact collection may follow and a tab
+/// would indent it: left refused.
 fn tabs_after_implicit_key(text: &str, at: usize, reason: &str) -> Option<Range<usize>> {
     if reason != "':' must be followed by a valid YAML whitespace" {
         return None;
@@ -153,8 +153,8 @@ fn tabs_after_implicit_key(text: &str, at: usize, reason: &str) -> Option<Range<
     let b = text.as_bytes();
     let start = b[..at].iter().rposition(|&c| c != b'\t')? + 1;
     let colon = start.checked_sub(1)?;
-    let key_end = *b.get(colon.checked_sub(1)?)?;
-    let implicit = b[colon] == b':' && !matches!(key_end, b' ' | b'\t' | b'\r' | b'\n');
+    let before = b[..colon].iter().rposition(|&c| c != b' ' && c != b'\t')?;
+    let implicit = b[colon] == b':' && !matches!(b[before], b'\r' | b'\n');
     (implicit && start < at).then_some(start..at)
 }
 
@@ -784,6 +784,7 @@ mod tests {
         // Found by fuzzing yaml_readers: saphyr-parser refused these.
         for (tabs, spaces) in [
             ("- {a:\tb}\n", "- {a: b}\n"),
+            ("{\n= :\t0+ k}\n", "{\n= : 0+ k}\n"),
             ("a:\tb\nc: [d:\t\t-1]\n", "a: b\nc: [d:  -1]\n"),
         ] {
             let read = read(tabs).map(|t| t.render());
@@ -793,6 +794,7 @@ mod tests {
         // After an explicit `?` entry's `:` a tab would indent a compact collection;
         // after a mapping's value a sequence cannot start on the key's line.
         assert!(read("? a\n:\t- b\n").is_err());
+        assert!(read("? a\n  :\t- b\n").is_err());
         assert!(read("a:\t- b\n").is_err());
     }
 

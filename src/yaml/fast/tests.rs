@@ -105,6 +105,7 @@ fn small_cases_agree() {
         "a: >-\n  &&& x\nb: |\n  !t y\n",
         // Found by fuzzing: tabs alone after `:` in a flow mapping.
         "- {a:\tb}\n",
+        "{\n= :\t0+ k}\n",
     ];
     for src in cases {
         assert!(agree(src), "fast reader declined:\n{src}");
