@@ -135,12 +135,14 @@ pub fn scan_file(path: &Path, src: &str, kind: FileKind) -> Result<Scanned, Skip
         FileKind::Quadlet => {
             whole(quadlet::scan(body, &mut comments).map_err(|(l, m)| refused(l, m))?)
         }
-        FileKind::Hcl(dialect) => {
-            whole(hcl::scan(body, path, dialect, &mut comments).map_err(|(l, m)| refused(l, m))?)
+        FileKind::Hcl(dialect) | FileKind::HclJson(dialect) => {
+            let syntax = match kind {
+                FileKind::HclJson(_) => hcl::Syntax::Json,
+                _ => hcl::Syntax::Native,
+            };
+            let found = hcl::scan(body, path, syntax, dialect, &mut comments);
+            whole(found.map_err(|(l, m)| refused(l, m))?)
         }
-        FileKind::HclJson(dialect) => whole(
-            hcl::scan_json(body, path, dialect, &mut comments).map_err(|(l, m)| refused(l, m))?,
-        ),
         FileKind::Jenkinsfile => whole(jenkinsfile::scan(body, &mut comments)),
     };
     candidates.sort_by_key(|c| (c.span.start, c.span.end));

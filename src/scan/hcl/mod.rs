@@ -351,32 +351,37 @@ impl Module {
 /// Parse failures: (1-based line, message).
 pub type Refusal = (usize, String);
 
-/// Scan an HCL file in native syntax, collecting the span of every comment.
+/// Which of HCL's two syntaxes a file is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Syntax {
+    Native,
+    /// `*.tf.json`, `docker-bake.json`.
+    Json,
+}
+
+impl Syntax {
+    fn read(
+        self,
+        src: &str,
+        dialect: HclDialect,
+        comments: &mut Vec<Range<usize>>,
+    ) -> Result<Body, Refusal> {
+        match self {
+            Syntax::Native => native::read(src, dialect, comments),
+            Syntax::Json => json::read(src, dialect, comments),
+        }
+    }
+}
+
+/// Scan an HCL file, collecting the span of every comment.
 pub fn scan(
     src: &str,
     path: &Path,
+    syntax: Syntax,
     dialect: HclDialect,
     comments: &mut Vec<Range<usize>>,
 ) -> Result<Vec<Candidate>, Refusal> {
-    scan_body(native::read(src, dialect, comments)?, src, path, dialect)
-}
-
-/// Scan an HCL file in JSON syntax, collecting the span of every comment.
-pub fn scan_json(
-    src: &str,
-    path: &Path,
-    dialect: HclDialect,
-    comments: &mut Vec<Range<usize>>,
-) -> Result<Vec<Candidate>, Refusal> {
-    scan_body(json::read(src, dialect, comments)?, src, path, dialect)
-}
-
-fn scan_body(
-    body: Body,
-    src: &str,
-    path: &Path,
-    dialect: HclDialect,
-) -> Result<Vec<Candidate>, Refusal> {
+    let body = syntax.read(src, dialect, comments)?;
     let mut module = Module::new();
     module.add(&body, dialect, None);
     if dialect == HclDialect::Terraform {
@@ -402,14 +407,14 @@ fn siblings(path: &Path, module: &mut Module) {
         if p.file_name() == name {
             continue;
         }
-        let reader = match super::detect::kind_for(&p) {
-            Some(super::FileKind::Hcl(HclDialect::Terraform)) => native::read,
-            Some(super::FileKind::HclJson(HclDialect::Terraform)) => json::read,
+        let syntax = match super::detect::kind_for(&p) {
+            Some(super::FileKind::Hcl(HclDialect::Terraform)) => Syntax::Native,
+            Some(super::FileKind::HclJson(HclDialect::Terraform)) => Syntax::Json,
             _ => continue,
         };
         let read = std::fs::read_to_string(&p)
             .ok()
-            .and_then(|s| reader(&s, HclDialect::Terraform, &mut Vec::new()).ok());
+            .and_then(|s| syntax.read(&s, HclDialect::Terraform, &mut Vec::new()).ok());
         match read {
             Some(body) => module.add(&body, HclDialect::Terraform, Some(&p)),
             None => module.incomplete = true,
@@ -578,12 +583,12 @@ mod tests {
     ) -> Vec<(String, Option<String>, Option<Status>)> {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join(name);
-        let mut c = if name.ends_with(".json") {
-            scan_json(src, &path, dialect, &mut Vec::new())
+        let syntax = if name.ends_with(".json") {
+            Syntax::Json
         } else {
-            scan(src, &path, dialect, &mut Vec::new())
-        }
-        .expect("parses");
+            Syntax::Native
+        };
+        let mut c = scan(src, &path, syntax, dialect, &mut Vec::new()).expect("parses");
         c.sort_by_key(|c| c.span.start);
         c.into_iter()
             .map(|c| (src[c.span].to_string(), c.text, c.status.map(|s| s.0)))
@@ -691,22 +696,21 @@ locals { image = "nope:2" }
         let main = "resource \"kubernetes_pod\" \"p\" {\n  spec {\n    container { image = var.image }\n  }\n}\n";
         std::fs::write(dir.path().join("variables.tf"), vars).expect("write");
         std::fs::write(dir.path().join("main.tf"), main).expect("write");
-        let v = scan(
-            vars,
-            &dir.path().join("variables.tf"),
-            HclDialect::Terraform,
-            &mut Vec::new(),
-        )
-        .expect("parses");
+        let read = |src: &str, name: &str| {
+            let path = dir.path().join(name);
+            scan(
+                src,
+                &path,
+                Syntax::Native,
+                HclDialect::Terraform,
+                &mut Vec::new(),
+            )
+            .expect("parses")
+        };
+        let v = read(vars, "variables.tf");
         assert_eq!(v.len(), 1);
         assert_eq!(&vars[v[0].span.clone()], "nginx:1.25");
-        let m = scan(
-            main,
-            &dir.path().join("main.tf"),
-            HclDialect::Terraform,
-            &mut Vec::new(),
-        )
-        .expect("parses");
+        let m = read(main, "main.tf");
         assert!(m.is_empty(), "the use is pinned at the default: {m:?}");
         // Another file uses it partly: neither pins it.
         std::fs::write(
@@ -714,21 +718,8 @@ locals { image = "nope:2" }
             "locals { dbg = \"${var.image}-debug\" }\n",
         )
         .expect("write");
-        let v = scan(
-            vars,
-            &dir.path().join("variables.tf"),
-            HclDialect::Terraform,
-            &mut Vec::new(),
-        )
-        .expect("parses");
-        assert!(v.is_empty());
-        let m = scan(
-            main,
-            &dir.path().join("main.tf"),
-            HclDialect::Terraform,
-            &mut Vec::new(),
-        )
-        .expect("parses");
+        assert!(read(vars, "variables.tf").is_empty());
+        let m = read(main, "main.tf");
         assert_eq!(m[0].text.as_deref(), Some("nginx:1.25"));
         assert!(matches!(m[0].pin, PinSite::Field(DigestField::Missing(_))));
     }
@@ -846,6 +837,7 @@ target "app" {
         let err = scan(
             "a = 1\nb = {\n",
             &dir.path().join("x.tf"),
+            Syntax::Native,
             HclDialect::Terraform,
             &mut Vec::new(),
         )
