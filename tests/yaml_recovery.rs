@@ -190,3 +190,38 @@ fn skipped_documents_reach_json_sarif_and_github_output() {
         stdout(&github)
     );
 }
+
+/// A run that `--strict` fails for a skipped document says why: the document is an
+/// error, not a warning, and `-q` (results and errors only) keeps it.
+#[test]
+fn strict_says_why_it_failed_even_when_quiet() {
+    let t = tempfile::tempdir().expect("tempdir");
+    fs::write(
+        t.path().join("chart.yaml"),
+        "image: nginx:1.25@sha256:0000000000000000000000000000000000000000000000000000000000000000\n---\n{{- if .Values.x }}\nimage: redis:7\n{{- end }}\n",
+    )
+    .expect("write");
+    for quiet in [false, true] {
+        let mut args = vec!["check", "--strict"];
+        if quiet {
+            args.push("-q");
+        }
+        let run = imagepin(t.path(), &args);
+        assert_eq!(run.status.code(), Some(1), "{args:?}");
+        let err = stderr(&run);
+        assert!(
+            err.contains("error: chart.yaml:3: document skipped"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("warning:"), "{args:?}: {err}");
+    }
+    let run = imagepin(t.path(), &["check"]);
+    assert_eq!(run.status.code(), Some(0));
+    assert!(
+        stderr(&run).contains("warning: chart.yaml:3: document skipped"),
+        "{}",
+        stderr(&run)
+    );
+    let run = imagepin(t.path(), &["check", "-q"]);
+    assert!(!stderr(&run).contains("skipped"), "{}", stderr(&run));
+}

@@ -56,7 +56,7 @@ impl Input {
     /// whether it makes the outcome a problem.
     pub fn report_skipped(&self, skipped: &[Skipped], strict: bool) -> bool {
         if !self.is_stdin() {
-            report::skipped(skipped);
+            report::skipped(skipped, strict);
             return strict && !skipped.is_empty();
         }
         for s in skipped {

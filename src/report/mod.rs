@@ -310,14 +310,24 @@ pub fn summary(message: &str) {
     }
 }
 
-/// Files that were not scanned, one warning each.
-pub fn skipped(skipped: &[Skipped]) {
+/// Files that were not scanned, one warning each — or, with `--strict`, where they fail
+/// the run, one error each (shown with `-q` too, so a failed run always says why).
+pub fn skipped(skipped: &[Skipped], strict: bool) {
     for s in skipped {
-        warning(&s.to_string());
+        if strict {
+            error(&s.to_string());
+        } else {
+            warning(&s.to_string());
+        }
     }
     if let Some(counts) = skipped_counts(skipped) {
+        let outcome = if strict {
+            "which fails the run (--strict)"
+        } else {
+            "(`--strict` fails the run)"
+        };
         summary(&format!(
-            "skipped {counts}: their images were not read (`--strict` fails the run)"
+            "skipped {counts}: their images were not read {outcome}"
         ));
     }
 }
