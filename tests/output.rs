@@ -208,3 +208,65 @@ fn concurrency_is_counted_per_host() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(proxy.max_in_flight(), 1, "{:?}", proxy.seen());
 }
+
+/// A reference `fix` has no place to pin (made of ARG defaults, Helm values without a
+/// `digest` field) keeps its note in annotations and SARIF, and is never told to run
+/// `imagepin fix` as if that would pin it.
+#[test]
+fn annotations_and_sarif_carry_the_note_of_a_reference_fix_cannot_pin() {
+    let t = tempfile::tempdir().expect("tempdir");
+    fs::write(
+        t.path().join("Dockerfile"),
+        "ARG V=20\nFROM node:${V}-alpine\n",
+    )
+    .expect("write");
+    fs::write(
+        t.path().join("values.yaml"),
+        "image:\n  repository: redis\n  tag: \"7\"\n",
+    )
+    .expect("write");
+    let o = imagepin(t.path(), &["check", "--format", "github"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().filter(|l| l.starts_with("::error")).collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines[0].contains(
+            "node:20-alpine is not pinned to a digest: `node:${V}-alpine` with ARG defaults"
+        ),
+        "{out}"
+    );
+    assert!(
+        lines[1].contains("redis:7 is not pinned to a digest: these values have no `digest` field"),
+        "{out}"
+    );
+    for line in &lines {
+        assert!(
+            line.ends_with(
+                "`imagepin fix` cannot pin it where it is written: change it as this message says, then run `imagepin fix`."
+            ),
+            "{line}"
+        );
+        assert!(
+            !line.contains("to pin it to the digest its tag points to now"),
+            "{line}"
+        );
+    }
+
+    let o = imagepin(t.path(), &["check", "--format", "sarif"]);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("sarif");
+    let results = doc["runs"][0]["results"].as_array().expect("results");
+    assert_eq!(results.len(), 2, "{doc}");
+    assert!(
+        results[0]["message"]["text"]
+            .as_str()
+            .is_some_and(|m| m.contains("put the whole reference in one ARG")),
+        "{doc}"
+    );
+    assert!(
+        results[1]["message"]["text"]
+            .as_str()
+            .is_some_and(|m| m.contains("add `digest: \"\"` if the chart reads one")),
+        "{doc}"
+    );
+}

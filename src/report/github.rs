@@ -40,7 +40,7 @@ pub fn rows(
             f.line,
             f.column,
             escape_property(&format!("imagepin: {}", problem.id())),
-            escape_data(&sentences(&row.problem_message(problem), problem.help())),
+            escape_data(&sentences(&row.problem_message(problem), row.help(problem))),
         )?;
     }
     Ok(())

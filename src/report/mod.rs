@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde::Serialize;
 
 use crate::finding::Skipped;
-use crate::finding::{Finding, Status};
+use crate::finding::{DigestField, Finding, PinSite, Status};
 
 /// Output format.
 #[derive(Debug, Clone, Copy, Default, clap::ValueEnum, PartialEq, Eq)]
@@ -167,6 +167,18 @@ impl Problem {
 }
 
 impl Row<'_> {
+    /// What to do about `problem` here: the rule's help, except for a reference `fix`
+    /// has no place to pin (its note says how to make it pinnable).
+    pub fn help(&self, problem: Problem) -> &'static str {
+        let unpinnable = matches!(self.finding.pin, PinSite::Field(DigestField::Missing(_)));
+        match problem {
+            Problem::Untagged | Problem::Mutable if unpinnable => {
+                "`imagepin fix` cannot pin it where it is written: change it as this message says, then run `imagepin fix`."
+            }
+            _ => problem.help(),
+        }
+    }
+
     /// The problem this row shows, if any. `strict`: drift is an error.
     pub fn problem(&self, strict: bool) -> Option<(Problem, Level)> {
         let unpinned = || match self.finding.status {
@@ -191,12 +203,15 @@ impl Row<'_> {
         }
     }
 
-    /// One sentence saying what is wrong, for annotations and SARIF.
+    /// One sentence saying what is wrong, for annotations and SARIF: with why it failed,
+    /// drifted or was not pinned, else the finding's own note (why `fix` cannot pin it
+    /// where it is written, and how to make it pinnable).
     pub fn problem_message(&self, problem: Problem) -> String {
         let f = self.finding;
         let detail = self
             .message
             .as_deref()
+            .or(f.note.as_deref())
             .map(|m| format!(": {m}"))
             .unwrap_or_default();
         match problem {
