@@ -199,3 +199,66 @@ fn unreachable_registry_fails_cleanly() {
         "FROM nginx:1.25\n"
     );
 }
+
+/// A reference `fix` resolves but has no place to pin (made of ARG defaults; Helm
+/// values without a `digest` field) is recorded by `--lock` like the pinned ones, so a
+/// run from the lock — the registry gone — reports it as the first run did (a
+/// warning, exit 0) instead of failing it as "not in the lock".
+#[test]
+fn the_lock_holds_what_was_resolved_but_could_not_be_pinned_in_place() {
+    let reg = support::registry::TestRegistry::start();
+    reg.push_image("library/node", "20-alpine", "node");
+    reg.push_image("library/redis", "7", "redis");
+    reg.push_image("library/nginx", "1.25", "nginx");
+    let t = tempfile::tempdir().expect("tempdir");
+    fs::write(
+        t.path().join("Dockerfile"),
+        "ARG V=20\nFROM node:${V}-alpine\nFROM nginx:1.25\n",
+    )
+    .expect("write");
+    fs::write(
+        t.path().join("values.yaml"),
+        "image:\n  repository: redis\n  tag: \"7\"\n",
+    )
+    .expect("write");
+    let lock = t.path().join("lock.json");
+    let lock = lock.to_str().expect("utf-8 path");
+    let mirror = format!("docker.io={}", reg.url());
+    let first = imagepin(
+        t.path(),
+        &["fix", "--dry-run", "--lock", lock, "--mirror", &mirror],
+    );
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let recorded: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(lock).expect("lock")).expect("json");
+    let mut keys: Vec<&String> = recorded["references"]
+        .as_object()
+        .expect("references")
+        .keys()
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        ["nginx:1.25", "node:20-alpine", "redis:7"],
+        "{recorded}"
+    );
+
+    drop(reg);
+    let again = imagepin(t.path(), &["fix", "--from-lock", lock, "--mirror", &mirror]);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    let err = stderr(&again);
+    assert!(!err.contains("not in the lock"), "{err}");
+    assert!(
+        err.contains("Dockerfile:2:6: node:20-alpine: not pinned"),
+        "{err}"
+    );
+    assert!(
+        err.contains("values.yaml:2:15: redis:7: not pinned"),
+        "{err}"
+    );
+    assert!(
+        fs::read_to_string(t.path().join("Dockerfile"))
+            .expect("read")
+            .contains("FROM nginx:1.25@sha256:"),
+    );
+}

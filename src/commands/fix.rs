@@ -191,11 +191,16 @@ pub fn run(
         )?;
     }
     if let Some(path) = opts.lock {
+        // Every resolution the plan used: what was pinned, and what was resolved but has
+        // no place for a digest (so that `--from-lock` answers it too, and a run from
+        // the lock reports it as this one did instead of failing it).
         let mut record = Record::new(platform);
-        for row in rows
-            .iter()
-            .filter(|r| matches!(r.action, Action::Pinned | Action::WouldPin))
-        {
+        for row in rows.iter().filter(|r| {
+            matches!(
+                r.action,
+                Action::Pinned | Action::WouldPin | Action::Skipped
+            )
+        }) {
             if let Some(t) = target(row.finding)
                 && let Some(Ok(resolved)) = results.get(&t)
             {
