@@ -10,7 +10,6 @@
 
 mod gitlab;
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -113,9 +112,6 @@ pub fn scan_paths(
             });
             !excluded && !unchanged
         });
-    // Paths given twice, or a file inside a directory also given, are read once.
-    let overlapping = roots.len() > 1;
-    let seen: Mutex<HashSet<PathBuf>> = Mutex::default();
     let entries: Mutex<Vec<Entry>> = Mutex::default();
     builder.build_parallel().run(|| {
         Box::new(|entry| {
@@ -139,13 +135,6 @@ pub fn scan_paths(
             {
                 return WalkState::Continue;
             }
-            if overlapping {
-                let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-                let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
-                if !seen.insert(real) {
-                    return WalkState::Continue;
-                }
-            }
             let kind = scan::kind_for(path);
             if kind.is_some() || explicit {
                 let mut entries = entries.lock().unwrap_or_else(|p| p.into_inner());
@@ -158,12 +147,33 @@ pub fn scan_paths(
         })
     });
     let mut entries = entries.into_inner().unwrap_or_else(|p| p.into_inner());
+    if roots.len() > 1 {
+        entries = read_once(entries);
+    }
     read_as_included(&mut entries, &real_roots);
     scan_entries(&entries, settings, keep_source, &result);
     let mut scan = result.into_inner().unwrap_or_else(|p| p.into_inner());
     scan.files.sort_by(|a, b| a.path.cmp(&b.path));
     scan.skipped.sort_by(|a, b| a.path.cmp(&b.path));
     scan
+}
+
+/// Paths given twice, or a file inside a directory also given (or a link to it), are
+/// read once, under one name chosen the same way in every run, whatever order the
+/// parallel walk met them in: a name that is not a symbolic link (which `fix` can
+/// write), else the first in path order.
+fn read_once(entries: Vec<Entry>) -> Vec<Entry> {
+    let mut keyed: Vec<(PathBuf, bool, Entry)> = entries
+        .into_iter()
+        .map(|e| {
+            let real = std::fs::canonicalize(&e.path).unwrap_or_else(|_| e.path.clone());
+            let link = e.path.is_symlink();
+            (real, link, e)
+        })
+        .collect();
+    keyed.sort_by(|a, b| (&a.0, a.1, &a.2.path).cmp(&(&b.0, b.1, &b.2.path)));
+    keyed.dedup_by(|later, first| later.0 == first.0);
+    keyed.into_iter().map(|(_, _, e)| e).collect()
 }
 
 /// YAML files a GitLab CI pipeline includes are read with the GitLab rules.

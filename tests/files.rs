@@ -261,3 +261,39 @@ fn named_paths_that_are_not_files_or_directories_are_refused() {
         assert!(stderr(&o).contains(expected), "{path}: {}", stderr(&o));
     }
 }
+
+/// A file reached both through a directory and through a symbolic link named beside
+/// it is read once, under its own name, in whichever order the paths are given: `fix`
+/// pins it rather than refusing to write "a symbolic link" whose target it was also
+/// given.
+#[test]
+#[cfg(unix)]
+fn a_file_named_through_a_link_and_a_directory_is_read_under_its_own_name() {
+    let reg = TestRegistry::start();
+    reg.push_image("library/alpine", "3.19", "a");
+    let mirror = format!("docker.io={}", reg.url());
+    for order in [["ro", "link.Dockerfile"], ["link.Dockerfile", "ro"]] {
+        let t = tempfile::tempdir().expect("tempdir");
+        fs::create_dir(t.path().join("ro")).expect("mkdir");
+        fs::write(t.path().join("ro/Dockerfile"), "FROM alpine:3.19\n").expect("write");
+        std::os::unix::fs::symlink("ro/Dockerfile", t.path().join("link.Dockerfile"))
+            .expect("symlink");
+        let check = imagepin(t.path(), &["check", "--format", "json", order[0], order[1]]);
+        let doc: Value = serde_json::from_slice(&check.stdout).expect("json");
+        let paths: Vec<&str> = doc["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .map(|f| f["path"].as_str().expect("path"))
+            .collect();
+        assert_eq!(paths, ["ro/Dockerfile"], "{order:?}");
+        let o = imagepin(t.path(), &["fix", "--mirror", &mirror, order[0], order[1]]);
+        assert_eq!(o.status.code(), Some(0), "{order:?}: {}", stderr(&o));
+        assert!(
+            fs::read_to_string(t.path().join("ro/Dockerfile"))
+                .expect("read")
+                .starts_with("FROM alpine:3.19@sha256:"),
+            "{order:?}"
+        );
+    }
+}
