@@ -52,8 +52,14 @@ enum Command {
     Verify(VerifyArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions { shell: clap_complete::Shell },
-    /// Print the man page (roff) on stdout.
-    Man,
+    /// Print the man page (roff) on stdout, or with --dir write every page: imagepin.1
+    /// and one per command (imagepin-check.1, imagepin-fix.1, …).
+    Man {
+        /// Write imagepin.1 and a page per command into this existing directory (e.g.
+        /// /usr/local/share/man/man1) instead of printing imagepin.1.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -362,8 +368,29 @@ fn run(cli: Cli) -> Result<Outcome, RunError> {
             clap_complete::generate(shell, &mut cmd, "imagepin", &mut io::stdout().lock());
             Ok(Outcome::Clean)
         }
-        Command::Man => {
-            clap_mangen::Man::new(Cli::command()).render(&mut io::stdout().lock())?;
+        Command::Man { dir } => {
+            // The pages name each other (imagepin-check(1) …); `help` has no page.
+            let cmd = Cli::command().disable_help_subcommand(true);
+            match dir {
+                None => clap_mangen::Man::new(cmd).render(&mut io::stdout().lock())?,
+                Some(dir) => {
+                    if !dir.is_dir() {
+                        return Err(RunError::Usage(format!(
+                            "man --dir {}: not an existing directory",
+                            dir.display()
+                        )));
+                    }
+                    let pages = 1 + cmd.get_subcommands().count();
+                    clap_mangen::generate_to(cmd, &dir).map_err(|e| {
+                        RunError::Usage(format!("man --dir {}: {e}", dir.display()))
+                    })?;
+                    report::summary(&format!(
+                        "wrote {} to {}",
+                        report::plural(pages, "man page"),
+                        dir.display()
+                    ));
+                }
+            }
             Ok(Outcome::Clean)
         }
     }

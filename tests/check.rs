@@ -9,7 +9,7 @@ use serde_json::Value;
 
 mod support;
 
-use support::golden::imagepin;
+use support::golden::{imagepin, stderr};
 
 fn testdata(rel: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -345,4 +345,58 @@ fn completions_and_man_page() {
         man.contains(".TH imagepin") && man.contains("verify"),
         "{man}"
     );
+}
+
+/// `imagepin man --dir DIR` writes every page the main page names (imagepin-check(1)
+/// …), so `man imagepin-fix` shows fix's flags; no page names one that is not written.
+#[test]
+fn man_dir_writes_every_page_the_pages_name() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let pages = tmp.path().join("man1");
+    fs::create_dir(&pages).expect("mkdir");
+    let out = imagepin(tmp.path(), &["man", "--dir", "man1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut written: Vec<String> = fs::read_dir(&pages)
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    assert_eq!(
+        written,
+        [
+            "imagepin-check.1",
+            "imagepin-completions.1",
+            "imagepin-fix.1",
+            "imagepin-man.1",
+            "imagepin-update.1",
+            "imagepin-verify.1",
+            "imagepin.1"
+        ]
+    );
+    let fix = fs::read_to_string(pages.join("imagepin-fix.1")).expect("read");
+    for flag in ["mirror", "lock", "from\\-lock", "platform", "diff"] {
+        assert!(fix.contains(&format!("\\-\\-{flag}")), "--{flag} in\n{fix}");
+    }
+    // Every page a page names is there, whether printed or written.
+    let printed = imagepin(tmp.path(), &["man"]);
+    let mut texts = vec![String::from_utf8_lossy(&printed.stdout).into_owned()];
+    for name in &written {
+        texts.push(fs::read_to_string(pages.join(name)).expect("read"));
+    }
+    let mut named = 0;
+    for text in &texts {
+        for rest in text.split("imagepin\\-").skip(1) {
+            let name: String = rest.chars().take_while(char::is_ascii_lowercase).collect();
+            if rest[name.len()..].starts_with("(1)") {
+                named += 1;
+                assert!(
+                    written.contains(&format!("imagepin-{name}.1")),
+                    "imagepin-{name}(1) is named but not written"
+                );
+            }
+        }
+    }
+    assert!(named >= 12, "the main pages name every command: {named}");
+    let out = imagepin(tmp.path(), &["man", "--dir", "missing"]);
+    assert_eq!(out.status.code(), Some(2));
 }
