@@ -270,3 +270,40 @@ fn annotations_and_sarif_carry_the_note_of_a_reference_fix_cannot_pin() {
         "{doc}"
     );
 }
+
+/// Counts of one are singular in the stream's refusal and the lock's summary too.
+#[test]
+fn one_failed_reference_and_one_resolution_are_singular() {
+    let t = tempfile::tempdir().expect("tempdir");
+    fs::write(
+        t.path().join("empty.lock.json"),
+        r#"{"version": 1, "references": {}}"#,
+    )
+    .expect("write");
+    let o = support::pipe::imagepin_stdin(
+        t.path(),
+        &["fix", "-", "--from-lock", "empty.lock.json"],
+        b"image: nginx:1.25\n",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("nothing written to stdout: 1 reference failed ("),
+        "{}",
+        stderr(&o)
+    );
+
+    let reg = TestRegistry::start();
+    reg.push_image("library/nginx", "1.25", "n");
+    let mirror = format!("docker.io={}", reg.url());
+    let o = support::pipe::imagepin_stdin(
+        t.path(),
+        &["fix", "-", "--lock", "one.lock.json", "--mirror", &mirror],
+        b"image: nginx:1.25\n",
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("recorded 1 resolution in one.lock.json"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -198,7 +198,7 @@ fn a_failed_lookup_writes_nothing_and_keep_going_writes_what_could_be_pinned() {
     let err = stderr(&out);
     assert!(err.contains("<stdin>:6:12: nosuchorg/nothing:1"), "{err}");
     assert!(
-        err.contains("nothing written to stdout: 1 references failed"),
+        err.contains("nothing written to stdout: 1 reference failed"),
         "{err}"
     );
     assert!(

@@ -209,8 +209,8 @@ pub fn run(
         }
         record.write(path).map_err(RunError::Usage)?;
         report::summary(&format!(
-            "recorded {} resolutions in {}",
-            record.len(),
+            "recorded {} in {}",
+            report::plural(record.len(), "resolution"),
             path.display()
         ));
     }

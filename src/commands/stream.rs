@@ -62,7 +62,7 @@ pub fn carry_out<'a>(
     }
     let mut why = Vec::new();
     if failed > 0 {
-        why.push(format!("{failed} references failed"));
+        why.push(format!("{} failed", report::plural(failed, "reference")));
     }
     if unread {
         why.push("part of it could not be read".to_string());
