@@ -162,7 +162,8 @@ impl Endpoint {
         )
     }
 
-    /// How errors name this registry: `docker.io`, or `docker.io (mirror host:port)`.
+    /// How errors name this registry: `docker.io`, or `docker.io (mirror host:port)`
+    /// (`host:port/prefix` for a mirror whose URL has a path, so a wrong path shows).
     pub fn label(&self) -> String {
         let host = self.credential_host();
         if self.base == format!("http://{}", self.registry)
@@ -171,21 +172,32 @@ impl Endpoint {
         {
             self.registry.clone()
         } else {
-            format!("{} (mirror {host})", self.registry)
+            format!("{} (mirror {})", self.registry, self.mirror_name())
         }
     }
 
     /// Where a lookup was made, for messages that say what was not found: the registry,
     /// or the mirror that stood in for it (then the registry itself was not asked).
     pub fn asked(&self) -> String {
-        let host = self.credential_host();
         if self.label() == self.registry {
             self.registry.clone()
         } else {
             format!(
-                "the mirror {host} (asked for {}; {} itself was not asked)",
-                self.registry, self.registry
+                "the mirror {} (asked for {}; {} itself was not asked)",
+                self.mirror_name(),
+                self.registry,
+                self.registry
             )
+        }
+    }
+
+    /// A mirror as messages name it: its host, and the path put before repositories.
+    fn mirror_name(&self) -> String {
+        let host = self.credential_host();
+        if self.prefix.is_empty() {
+            host
+        } else {
+            format!("{host}/{}", self.prefix)
         }
     }
 
@@ -318,7 +330,14 @@ mod tests {
         let e = m.add_spec("docker.io=127.0.0.1:5000").unwrap_err();
         assert!(e.contains("http://127.0.0.1:5000"), "{e}");
         let e = Endpoint::for_registry("docker.io", &m);
-        assert_eq!(e.label(), "docker.io (mirror harbor.example)");
+        assert_eq!(
+            e.label(),
+            "docker.io (mirror harbor.example/dockerhub-proxy)"
+        );
+        assert!(
+            e.asked()
+                .starts_with("the mirror harbor.example/dockerhub-proxy (asked for docker.io")
+        );
         assert_eq!(Endpoint::for_registry("ghcr.io", &m).label(), "ghcr.io");
     }
 
