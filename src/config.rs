@@ -273,11 +273,21 @@ fn read(path: &Path) -> Result<ConfigFile, String> {
     }
     let bad = |e: yaml_serde::Error| format!("{}: {e}", path.display());
     let mut value: yaml_serde::Value = yaml_serde::from_str(&text).map_err(bad)?;
-    if !has_merge_key(&value) {
-        return yaml_serde::from_str(&text).map_err(bad);
+    let file: ConfigFile = if has_merge_key(&value) {
+        value.apply_merge().map_err(bad)?;
+        ConfigFile::deserialize(value).map_err(bad)?
+    } else {
+        yaml_serde::from_str(&text).map_err(bad)?
+    };
+    // Values that parse but cannot be used (an exclude glob, an ignore pattern, a mirror
+    // URL) are refused here, naming the file: the same message could come from a flag.
+    let named = |e: String| format!("{}: {e}", path.display());
+    file.scan_settings(&parent_dir(path)).map_err(named)?;
+    let mut routing = Routing::default();
+    for (registry, url) in &file.mirrors {
+        routing.add(registry, url).map_err(named)?;
     }
-    value.apply_merge().map_err(bad)?;
-    ConfigFile::deserialize(value).map_err(bad)
+    Ok(file)
 }
 
 /// A `registries.HOST.ca` bundle must hold PEM certificates that parse as X.509: one

@@ -181,3 +181,26 @@ fn config_messages_say_what_is_wrong() {
     assert!(err.contains("registries"), "{err}");
     assert!(err.contains("`ca` and/or `insecure`"), "{err}");
 }
+
+/// A value that parses but cannot be used — a mirror URL, an exclude glob — is an
+/// error naming the config file it is in, as the same message could come from a flag.
+#[test]
+fn unusable_values_name_the_config_file() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let dir = t.path();
+    fs::write(dir.join("app.yaml"), "image: nginx:1.25\n").expect("write");
+    for (config, says) in [
+        (
+            "mirrors:\n  docker.io: 127.0.0.1:5000\n",
+            "mirror for docker.io: \"127.0.0.1:5000\" needs a scheme",
+        ),
+        ("exclude:\n  - \"[z\"\n", "exclude pattern \"[z\""),
+    ] {
+        fs::write(dir.join(".imagepin.yaml"), config).expect("write");
+        let o = imagepin(dir, &["fix", "--dry-run"]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains(".imagepin.yaml: "), "{err}");
+        assert!(err.contains(says), "{err}");
+    }
+}
