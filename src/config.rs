@@ -21,6 +21,7 @@ use serde::Deserialize;
 
 use crate::changed::ChangedFiles;
 use crate::finding::Finding;
+use crate::registry::endpoint::canonical_registry;
 use crate::registry::{HostSettings, Routing};
 
 /// The names a config file is looked for under, in the scanned root.
@@ -187,6 +188,9 @@ fn image_spellings(r: &crate::reference::Reference) -> Vec<String> {
 #[derive(Debug, Clone)]
 pub struct RegistrySettings {
     pub routing: Routing,
+    /// The registries `--mirror` flags name (canonical), to say when one names a
+    /// registry no reference is on.
+    pub flag_mirrors: Vec<String>,
     /// Lookups in flight at once.
     pub concurrency: usize,
     /// Per-request timeout.
@@ -362,8 +366,12 @@ impl ConfigFile {
         for (registry, url) in &self.mirrors {
             routing.add(registry, url)?;
         }
+        let mut flag_mirrors = Vec::new();
         for spec in mirror_specs {
             routing.add_spec(spec)?;
+            if let Some((registry, _)) = spec.split_once('=') {
+                flag_mirrors.push(canonical_registry(registry.trim()));
+            }
         }
         for (host, r) in &self.registries {
             if r.insecure && r.ca.is_some() {
@@ -391,6 +399,7 @@ impl ConfigFile {
         }
         Ok(RegistrySettings {
             routing,
+            flag_mirrors,
             concurrency,
             timeout: Duration::from_secs(timeout_secs),
         })

@@ -307,3 +307,28 @@ fn one_failed_reference_and_one_resolution_are_singular() {
         stderr(&o)
     );
 }
+
+/// A `--mirror` for a registry no reference is on — a misspelt registry name — is
+/// said to be unused: otherwise the lookups quietly go to the registry itself.
+#[test]
+fn a_mirror_for_a_registry_no_reference_is_on_is_said_to_be_unused() {
+    let t = tempfile::tempdir().expect("tempdir");
+    fs::write(t.path().join("app.yaml"), "image: nginx:1.25\n").expect("write");
+    // verify looks nothing up here (nothing is pinned): no registry is needed.
+    let o = imagepin(
+        t.path(),
+        &["verify", "--mirror", "dockerhub=http://127.0.0.1:9"],
+    );
+    assert!(
+        stderr(&o).contains(
+            "warning: --mirror dockerhub: no reference here is on dockerhub, so that mirror is not used (the references are on docker.io)"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    for registry in ["docker.io", "index.docker.io"] {
+        let mirror = format!("{registry}=http://127.0.0.1:9");
+        let o = imagepin(t.path(), &["verify", "--mirror", &mirror]);
+        assert!(!stderr(&o).contains("not used"), "{}", stderr(&o));
+    }
+}

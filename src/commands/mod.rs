@@ -9,6 +9,7 @@ pub mod stream;
 pub mod update;
 pub mod verify;
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::io::Write;
 use std::path::PathBuf;
@@ -18,6 +19,7 @@ use std::sync::atomic::Ordering;
 use crate::config::{RegistrySettings, ScanSettings};
 use crate::error::RunError;
 use crate::finding::{Finding, Skipped};
+use crate::registry::endpoint::canonical_registry;
 use crate::registry::{Client, Resolver};
 use crate::report::{self, Action, Row};
 use crate::stdin::Stream;
@@ -64,6 +66,43 @@ impl Input {
         }
         !skipped.is_empty()
     }
+}
+
+/// A `--mirror` for a registry none of the scanned references is on stands in for
+/// nothing — most likely a misspelt registry (`dockerhub=` for `docker.io=`), whose
+/// images then go to the registry itself: say so.
+pub fn warn_unused_mirrors(settings: &RegistrySettings, scan: &Scan) {
+    if settings.flag_mirrors.is_empty() {
+        return;
+    }
+    let named: BTreeSet<String> = scan
+        .files
+        .iter()
+        .flat_map(|f| f.findings.iter())
+        .filter_map(|f| f.reference.as_ref())
+        .map(|r| canonical_registry(&r.registry))
+        .collect();
+    if named.is_empty() {
+        return;
+    }
+    let unused: Vec<&str> = settings
+        .flag_mirrors
+        .iter()
+        .filter(|m| !named.contains(*m))
+        .map(String::as_str)
+        .collect();
+    if unused.is_empty() {
+        return;
+    }
+    let listed: Vec<&str> = named.iter().map(String::as_str).collect();
+    let (them, on, mirrors) = match unused.as_slice() {
+        [one] => (*one, (*one).to_string(), "that mirror is"),
+        _ => ("those registries", unused.join(", "), "those mirrors are"),
+    };
+    report::warning(&format!(
+        "--mirror {on}: no reference here is on {them}, so {mirrors} not used (the references are on {})",
+        listed.join(", ")
+    ));
 }
 
 /// How a command ended, before it becomes an exit code.

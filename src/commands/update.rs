@@ -87,6 +87,7 @@ pub fn run(
         fs.iter().any(|f| followed(f).is_some())
     });
     let unread = input.report_skipped(&scan.skipped, strict);
+    super::warn_unused_mirrors(settings, &scan);
     let findings = || scan.files.iter().flat_map(|f| f.findings.iter());
     let pins: Vec<Pin> = findings().filter_map(followed).collect();
 

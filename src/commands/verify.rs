@@ -35,6 +35,7 @@ pub fn run(
 ) -> Result<Outcome, RunError> {
     let scan = input.scan(scan_settings, &|_| false);
     let unread = input.report_skipped(&scan.skipped, strict);
+    super::warn_unused_mirrors(settings, &scan);
     let pinned: Vec<(&Finding, Pin)> = scan
         .files
         .iter()
