@@ -332,3 +332,25 @@ fn a_mirror_for_a_registry_no_reference_is_on_is_said_to_be_unused() {
         assert!(!stderr(&o).contains("not used"), "{}", stderr(&o));
     }
 }
+
+/// An https:// mirror URL for a registry that speaks plain HTTP gets a hint, once: the
+/// TLS handshake answered with `HTTP/1.1 400` is not worth three more tries.
+#[test]
+fn an_https_url_for_a_plain_http_registry_gets_a_hint_and_no_retries() {
+    let reg = TestRegistry::start();
+    reg.push_image("library/nginx", "1.25", "n");
+    let t = tempfile::tempdir().expect("tempdir");
+    fs::write(t.path().join("app.yaml"), "image: nginx:1.25\n").expect("write");
+    let mirror = format!("docker.io=https://{}", reg.host());
+    let o = imagepin(t.path(), &["fix", "--dry-run", "--mirror", &mirror]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "{} does not speak TLS: it probably speaks plain HTTP; use an http:// URL",
+            reg.host()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("1 ping, 0 retried)"), "{err}");
+}

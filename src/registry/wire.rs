@@ -208,6 +208,10 @@ pub(super) fn network(ep: &Endpoint, e: &reqwest::Error) -> RegistryError {
     let host = ep.credential_host();
     let what = if lower.contains("dns error") {
         format!("cannot resolve the host name {host} (DNS)")
+    } else if answers_without_tls(&lower) {
+        format!(
+            "{host} does not speak TLS: it probably speaks plain HTTP; use an http:// URL for a mirror, or `registries: {{\"{host}\": {{insecure: true}}}}` in .imagepin.yaml"
+        )
     } else if lower.contains("certificate") || lower.contains("tls") {
         format!(
             "TLS handshake with {host} failed; for a private CA add `registries: {{\"{host}\": {{ca: FILE}}}}` to .imagepin.yaml"
@@ -225,10 +229,18 @@ pub(super) fn network(ep: &Endpoint, e: &reqwest::Error) -> RegistryError {
     }
 }
 
-/// DNS and certificate failures do not go away by asking again.
+/// DNS and certificate failures do not go away by asking again, nor does a server that
+/// answers a TLS handshake with something else.
 pub(super) fn is_permanent(e: &reqwest::Error) -> bool {
     let lower = chain(e).to_ascii_lowercase();
-    lower.contains("dns error") || lower.contains("certificate")
+    lower.contains("dns error") || lower.contains("certificate") || answers_without_tls(&lower)
+}
+
+/// rustls's word for a TLS handshake answered with bytes that are no TLS record (a
+/// plain HTTP server's `HTTP/1.1 400`): `received corrupt message of type
+/// InvalidContentType`. `lower`: the error chain in lower case.
+fn answers_without_tls(lower: &str) -> bool {
+    lower.contains("corrupt message of type invalidcontenttype")
 }
 
 /// An error with its causes, so TLS and DNS failures say what they are. URLs are left
