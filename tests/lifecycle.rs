@@ -202,6 +202,7 @@ fn fix_update_verify_commit_lifecycle() {
     // 6. verify passes; a second update changes nothing.
     let o = imagepin(dir, &reg, &["verify", "--strict"]);
     assert_eq!(o.status.code(), Some(0), "{}{}", out(&o), err(&o));
+    assert!(!err(&o).contains("next:"), "{}", err(&o));
     let o = imagepin(dir, &reg, &["update"]);
     assert!(err(&o).contains("updated 0 pins"), "{}", err(&o));
 
@@ -219,6 +220,12 @@ fn fix_update_verify_commit_lifecycle() {
         "{text}"
     );
     assert_eq!(text.matches("dangling").count(), 2, "{text}");
+    // ... and says what to do about it; a run with nothing wrong does not.
+    assert!(
+        err(&o).contains("next: `imagepin update` moves dangling and drifted pins"),
+        "{}",
+        err(&o)
+    );
 
     // Machine-readable forms of the same result.
     let o = imagepin(dir, &reg, &["verify", "--format", "github"]);

@@ -106,6 +106,17 @@ pub fn run(
             " (information only without --strict)"
         },
     ));
+    // What to do next: pins with a tag can be moved (drifted) or re-pinned (dangling).
+    let followable = rows
+        .iter()
+        .filter(|r| matches!(r.action, Action::Dangling | Action::Drifted))
+        .filter(|r| r.finding.reference.as_ref().is_some_and(|x| x.tag.is_some()))
+        .count();
+    if followable > 0 {
+        report::summary(
+            "next: `imagepin update` moves dangling and drifted pins to the digest their tag points to now",
+        );
+    }
     let bad = dangling + failed + if strict { drifted } else { 0 };
     Ok(if bad > 0 || unread {
         Outcome::Problems
