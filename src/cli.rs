@@ -95,6 +95,11 @@ impl ScanArgs {
         };
         let (file, dir) = config::load(self.config.as_deref(), &roots).map_err(RunError::Usage)?;
         let mut scan = file.scan_settings(&dir).map_err(RunError::Usage)?;
+        if self.config.is_none()
+            && let Input::Paths(roots) = &input
+        {
+            scan.found_config = Some(roots.first().and_then(|r| config::discover(r)));
+        }
         if let Some(reference) = &self.changed_since {
             if input.is_stdin() {
                 return Err(RunError::Usage(

@@ -69,6 +69,10 @@ pub struct ScanSettings {
     pub ignore: ImageFilter,
     /// `--changed-since`: only these files are scanned.
     pub changed: Option<std::sync::Arc<ChangedFiles>>,
+    /// The config found upward from the paths given (inner `None`: none), when one
+    /// was looked for (not with `--config`): any other config the walk meets below is
+    /// not this run's, and is reported as unused.
+    pub found_config: Option<Option<PathBuf>>,
 }
 
 /// `exclude:` globs, matched against paths relative to the config file's directory.
@@ -350,6 +354,7 @@ impl ConfigFile {
             exclude,
             ignore: ImageFilter::new(&self.ignore)?,
             changed: None,
+            found_config: None,
         })
     }
 

@@ -118,6 +118,7 @@ impl Stream {
                 skipped: skipped.clone(),
             }],
             skipped,
+            unused_configs: Vec::new(),
         }
     }
 
@@ -129,6 +130,7 @@ impl Stream {
                 line,
                 message,
             }],
+            unused_configs: Vec::new(),
         }
     }
 }

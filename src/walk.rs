@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ignore::{WalkBuilder, WalkState};
 
-use crate::config::ScanSettings;
+use crate::config::{CONFIG_NAMES, ScanSettings};
 use crate::finding::Finding;
 use crate::finding::Skipped;
 use crate::scan::{self, FileKind};
@@ -58,6 +58,9 @@ struct Entry {
 pub struct Scan {
     pub files: Vec<ScannedFile>,
     pub skipped: Vec<Skipped>,
+    /// Configs met below the paths given that this run does not use (see
+    /// [`ScanSettings::found_config`]).
+    pub unused_configs: Vec<PathBuf>,
 }
 
 /// Walk `roots` and scan every file imagepin understands, leaving out excluded paths
@@ -113,6 +116,7 @@ pub fn scan_paths(
             !excluded && !unchanged
         });
     let entries: Mutex<Vec<Entry>> = Mutex::default();
+    let unused_configs: Mutex<Vec<PathBuf>> = Mutex::default();
     builder.build_parallel().run(|| {
         Box::new(|entry| {
             let entry = match entry {
@@ -135,6 +139,10 @@ pub fn scan_paths(
             {
                 return WalkState::Continue;
             }
+            if !explicit && is_unused_config(path, settings) {
+                let mut unused = unused_configs.lock().unwrap_or_else(|p| p.into_inner());
+                unused.push(path.to_path_buf());
+            }
             let kind = scan::kind_for(path);
             if kind.is_some() || explicit {
                 let mut entries = entries.lock().unwrap_or_else(|p| p.into_inner());
@@ -155,7 +163,23 @@ pub fn scan_paths(
     let mut scan = result.into_inner().unwrap_or_else(|p| p.into_inner());
     scan.files.sort_by(|a, b| a.path.cmp(&b.path));
     scan.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    scan.unused_configs = unused_configs
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner());
+    scan.unused_configs.sort();
     scan
+}
+
+/// Whether `path` is a config file other than the one this run found: a config applies
+/// to the paths given under it, so one below them is not used by this run.
+fn is_unused_config(path: &Path, settings: &ScanSettings) -> bool {
+    let Some(found) = &settings.found_config else {
+        return false;
+    };
+    let named = path
+        .file_name()
+        .is_some_and(|n| CONFIG_NAMES.iter().any(|c| n == *c));
+    named && std::fs::canonicalize(path).ok().as_ref() != found.as_ref()
 }
 
 /// Paths given twice, or a file inside a directory also given (or a link to it), are

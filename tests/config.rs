@@ -204,3 +204,32 @@ fn unusable_values_name_the_config_file() {
         assert!(err.contains(says), "{err}");
     }
 }
+
+/// A config below the paths given is not this run's — one run has one config — and is
+/// said to be unused, rather than silently not applied: `check` at the root reports
+/// what `check` in that directory ignores.
+#[test]
+fn a_config_below_the_paths_given_is_said_to_be_unused() {
+    let t = repo();
+    let repo = t.path();
+    fs::write(repo.join("sub/.imagepin.yml"), "ignore: [\"nginx*\"]\n").expect("write");
+    let o = imagepin(repo, &["check", "--format", "json"]);
+    assert_eq!(
+        references(&o),
+        ["nginx:other", "nginx:sub"],
+        "the root's config applies"
+    );
+    let err = stderr(&o);
+    assert!(
+        err.contains(
+            "warning: sub/.imagepin.yml: not used by this run: a config applies to the paths given under it; scan sub on its own to use it"
+        ),
+        "{err}"
+    );
+    assert_eq!(err.matches("not used by this run").count(), 1, "{err}");
+    // Scanned from where it applies, or with one config named for all: no warning.
+    let o = imagepin(&repo.join("sub"), &["check"]);
+    assert!(!stderr(&o).contains("not used"), "{}", stderr(&o));
+    let o = imagepin(repo, &["check", "--config", ".imagepin.yaml"]);
+    assert!(!stderr(&o).contains("not used"), "{}", stderr(&o));
+}

@@ -16,7 +16,7 @@ pub fn run(
     strict: bool,
 ) -> Result<Outcome, RunError> {
     let scan = input.scan(settings, &|_| false);
-    let unread = input.report_skipped(&scan.skipped, strict);
+    let unread = input.report_skipped(&scan, strict);
     let findings = || scan.files.iter().flat_map(|f| f.findings.iter());
     let rows: Vec<Row<'_>> = findings()
         .map(|f| {

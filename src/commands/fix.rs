@@ -108,7 +108,7 @@ pub fn run(
 ) -> Result<Outcome, RunError> {
     let (mode, platform) = (opts.mode, opts.platform);
     let scan = input.scan(scan_settings, &|fs| fs.iter().any(|f| f.status.needs_pin()));
-    let unread = input.report_skipped(&scan.skipped, opts.strict);
+    let unread = input.report_skipped(&scan, opts.strict);
     super::warn_unused_mirrors(settings, &scan);
 
     // Each file's lookups, and all of them in file order (each once): with pipelined

@@ -55,8 +55,21 @@ impl Input {
     /// Report what was not scanned. A file (or YAML document) that cannot be read is
     /// a warning, a problem only with `--strict`; from stdin it is an error (what
     /// cannot be read can be neither passed on pinned nor called clean). Returns
-    /// whether it makes the outcome a problem.
-    pub fn report_skipped(&self, skipped: &[Skipped], strict: bool) -> bool {
+    /// whether it makes the outcome a problem. A config met below the paths given,
+    /// which this run does not use, is a warning too.
+    pub fn report_skipped(&self, scan: &Scan, strict: bool) -> bool {
+        for config in &scan.unused_configs {
+            let dir = config
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            report::warning(&format!(
+                "{}: not used by this run: a config applies to the paths given under it; scan {} on its own to use it (or name one config with --config)",
+                report::display_path(config),
+                report::display_path(dir),
+            ));
+        }
+        let skipped = &scan.skipped;
         if !self.is_stdin() {
             report::skipped(skipped, strict);
             return strict && !skipped.is_empty();

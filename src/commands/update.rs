@@ -86,7 +86,7 @@ pub fn run(
     let scan = input.scan(scan_settings, &|fs| {
         fs.iter().any(|f| followed(f).is_some())
     });
-    let unread = input.report_skipped(&scan.skipped, strict);
+    let unread = input.report_skipped(&scan, strict);
     super::warn_unused_mirrors(settings, &scan);
     let findings = || scan.files.iter().flat_map(|f| f.findings.iter());
     let pins: Vec<Pin> = findings().filter_map(followed).collect();

@@ -34,7 +34,7 @@ pub fn run(
     settings: &RegistrySettings,
 ) -> Result<Outcome, RunError> {
     let scan = input.scan(scan_settings, &|_| false);
-    let unread = input.report_skipped(&scan.skipped, strict);
+    let unread = input.report_skipped(&scan, strict);
     super::warn_unused_mirrors(settings, &scan);
     let pinned: Vec<(&Finding, Pin)> = scan
         .files
@@ -110,7 +110,12 @@ pub fn run(
     let followable = rows
         .iter()
         .filter(|r| matches!(r.action, Action::Dangling | Action::Drifted))
-        .filter(|r| r.finding.reference.as_ref().is_some_and(|x| x.tag.is_some()))
+        .filter(|r| {
+            r.finding
+                .reference
+                .as_ref()
+                .is_some_and(|x| x.tag.is_some())
+        })
         .count();
     if followable > 0 {
         report::summary(
