@@ -71,7 +71,8 @@ struct ScanArgs {
     /// the repository root]
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// With `-`: what the stream is [default: yaml, which covers Kubernetes and compose].
+    /// With `-`: what the stream is [default: yaml, which covers Kubernetes and compose;
+    /// dockerfile for text that starts like a Dockerfile].
     #[arg(long, value_enum, value_name = "FORMAT")]
     stdin_format: Option<StdinFormat>,
     /// With `-`: read the stream as if it were a file of this name, and name it so in

@@ -72,20 +72,27 @@ pub struct Stream {
     pub shown: PathBuf,
     /// The name whose kind and rules the text is read with.
     pub scanned_as: PathBuf,
+    /// Neither a format nor a file name given: the text decides, as for a file named
+    /// on the command line whose name says nothing (a Dockerfile if it starts like one,
+    /// else YAML).
+    sniff: bool,
 }
 
 impl Stream {
     /// `--stdin-filename` names the stream in messages and decides how it is read;
-    /// `--stdin-format` only decides how it is read. Neither: plain YAML.
+    /// `--stdin-format` only decides how it is read. Neither: plain YAML, unless the
+    /// text starts like a Dockerfile.
     pub fn new(format: Option<StdinFormat>, filename: Option<PathBuf>) -> Stream {
         match filename {
             Some(name) => Stream {
                 shown: name.clone(),
                 scanned_as: name,
+                sniff: false,
             },
             None => Stream {
                 shown: PathBuf::from(SHOWN),
                 scanned_as: PathBuf::from(format.unwrap_or(StdinFormat::Yaml).file_name()),
+                sniff: format.is_none(),
             },
         }
     }
@@ -101,7 +108,10 @@ impl Stream {
             Ok(s) => s,
             Err(s) => return self.skipped(s.line, s.message),
         };
-        let kind = scan::kind_for(&self.scanned_as).unwrap_or_else(|| scan::sniff_kind(&source));
+        let kind = match scan::kind_for(&self.scanned_as) {
+            Some(kind) if !self.sniff => kind,
+            _ => scan::sniff_kind(&source),
+        };
         let (findings, skipped) =
             match walk::scan_text(&self.shown, &self.scanned_as, &source, kind, settings) {
                 Ok(scanned) => (scanned.findings, scanned.skipped),

@@ -318,6 +318,37 @@ fn stdin_format_reads_the_stream_with_that_formats_rules() {
     assert_eq!(stdout(&out), input);
 }
 
+/// A Dockerfile piped in without `--stdin-format` is read as one — as a file named on
+/// the command line whose name says nothing is — not as a YAML plain scalar that holds
+/// no image ("0 references", exit 0: a false green).
+#[test]
+fn a_dockerfile_on_stdin_is_read_as_a_dockerfile_without_being_told() {
+    let seeded = seed();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = "# a comment\nARG V=1\nFROM nginx:1.25 AS web\nRUN true\n";
+    let check = imagepin_stdin(dir.path(), &["check", "-"], input.as_bytes());
+    assert_eq!(check.status.code(), Some(1), "{}", stderr(&check));
+    assert!(
+        stdout(&check).contains("<stdin>:3:6: mutable   nginx:1.25 (dockerfile)"),
+        "{}",
+        stdout(&check)
+    );
+    let out = fix_stdin(&seeded, dir.path(), &[], input);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let nginx = &seeded.digests["library/nginx:1.25"];
+    assert_eq!(
+        stdout(&out),
+        input.replace("nginx:1.25", &format!("nginx:1.25@{nginx}"))
+    );
+    // Named a YAML format, it is YAML (a plain scalar: no image).
+    let yaml = imagepin_stdin(
+        dir.path(),
+        &["check", "-", "--stdin-format", "yaml"],
+        input.as_bytes(),
+    );
+    assert_eq!(yaml.status.code(), Some(0), "{}", stderr(&yaml));
+}
+
 #[test]
 fn verify_and_update_read_stdin_too() {
     let seeded = seed();
