@@ -103,6 +103,10 @@ impl Builder {
         self.tree.nodes[id].anchor = Some(name);
     }
 
+    pub fn is_alias(&self, id: usize) -> bool {
+        matches!(self.tree.nodes[id].kind, Kind::Alias { .. })
+    }
+
     pub fn end_of(&self, id: usize) -> usize {
         self.tree.nodes[id].end
     }

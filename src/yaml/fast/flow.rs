@@ -93,7 +93,7 @@ impl Reader<'_> {
             }
         };
         if let Some(name) = anchor {
-            self.b.set_anchor(id, name);
+            self.anchor_node(id, name)?;
         }
         Ok((id, end))
     }

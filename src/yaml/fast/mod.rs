@@ -515,15 +515,25 @@ impl<'s> Reader<'s> {
             };
             let (id, next) = self.block_on_line(line, Some(indent))?;
             if let Some(name) = anchor {
-                self.b.set_anchor(id, name);
+                self.anchor_node(id, name)?;
             }
             return Ok((Some(id), next));
         }
         let (id, next) = self.inline_value(p, Some(indent))?;
         if let Some(name) = anchor {
-            self.b.set_anchor(id, name);
+            self.anchor_node(id, name)?;
         }
         Ok((Some(id), next))
+    }
+
+    /// Gives node `id` its anchor. An alias has no anchor of its own (`&a *b`, or the
+    /// alias on the line after the anchor): an error the complete reader reports.
+    fn anchor_node(&mut self, id: usize, name: std::ops::Range<usize>) -> Read<()> {
+        if self.b.is_alias(id) {
+            return Err(Decline);
+        }
+        self.b.set_anchor(id, name);
+        Ok(())
     }
 
     /// A value written on the current line from `p`: alias, block scalar header,

@@ -145,6 +145,8 @@ fn declines_what_it_does_not_read() {
         "a: [40- -, 41]\n",
         // Found by fuzzing: an anchor on an alias.
         "x: &b\n  k: v\ny: &a *b\nz: [&c *b]\n",
+        "x: &b\n  k: v\ny: &a\n  *b\n",
+        "x: &b\n  k: v\ny:\n- &a\n  *b\n",
     ] {
         assert!(read(src).is_none(), "should decline:\n{src}");
     }
