@@ -10,12 +10,9 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
 
+use support::err;
 use support::git::{GIT_IDENTITY, git};
 use support::registry::TestRegistry;
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// A repository whose `deploy.yaml` pins nginx:1.25 to a digest the tag has since
 /// moved away from.

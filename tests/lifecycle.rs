@@ -12,6 +12,7 @@ use std::process::{Command, Output};
 use serde_json::Value;
 use support::git::{GIT_IDENTITY, git};
 use support::registry::TestRegistry;
+use support::{err, out};
 
 fn imagepin(dir: &Path, reg: &TestRegistry, args: &[&str]) -> Output {
     let mirror = format!("docker.io={}", reg.url());
@@ -25,14 +26,6 @@ fn imagepin(dir: &Path, reg: &TestRegistry, args: &[&str]) -> Output {
         .envs(GIT_IDENTITY)
         .output()
         .expect("run imagepin")
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 const DEPLOY: &str = "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - image: nginx:1.25 # web\n  - image: nginx\n  - image: redis:7\n";

@@ -12,6 +12,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use support::registry::TestRegistry;
+use support::{err, out};
 
 fn imagepin(dir: &Path, reg: &TestRegistry, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_imagepin"))
@@ -20,14 +21,6 @@ fn imagepin(dir: &Path, reg: &TestRegistry, args: &[&str]) -> Output {
         .current_dir(dir)
         .output()
         .expect("run imagepin")
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 fn tree(dockerfile: &str) -> tempfile::TempDir {
