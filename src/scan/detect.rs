@@ -100,7 +100,7 @@ pub fn kind_for(path: &Path) -> Option<FileKind> {
     }
     if lower == "jenkinsfile"
         || lower.ends_with(".jenkinsfile")
-        || variant_extension(&lower, "jenkinsfile").is_some_and(|ext| !is_not_code(ext))
+        || variant_extension(&lower, "jenkinsfile").is_some_and(|ext| !ext.is_some_and(is_not_code))
     {
         return Some(FileKind::Jenkinsfile);
     }
@@ -130,21 +130,23 @@ fn dockerfile_kind(lower: &str) -> Option<FileKind> {
         return Some(FileKind::Dockerfile);
     }
     let ext = BASES.iter().find_map(|b| variant_extension(lower, b))?;
-    (!is_not_code(ext)).then_some(FileKind::MaybeDockerfile)
+    (!ext.is_some_and(is_not_code)).then_some(FileKind::MaybeDockerfile)
 }
 
-/// For `BASE.x`, `BASE-x` or `BASE_x` (lowercase): the last extension of the name
-/// (`x`, or `md` in `dockerfile-dev.md`); `None` for other names.
-fn variant_extension<'a>(lower: &'a str, base: &str) -> Option<&'a str> {
+/// For `BASE.x`, `BASE-x` or `BASE_x` (lowercase): `Some` with the last extension of
+/// the name (`x` in `dockerfile.x`, `md` in `dockerfile-dev.md`, none in
+/// `dockerfile-go`: what follows `-` or `_` names a variant, not a file type);
+/// `None` for other names.
+fn variant_extension<'a>(lower: &'a str, base: &str) -> Option<Option<&'a str>> {
     let rest = lower.strip_prefix(base)?;
-    let rest = rest
-        .strip_prefix('.')
-        .or_else(|| rest.strip_prefix('-'))
-        .or_else(|| rest.strip_prefix('_'))?;
-    if rest.is_empty() {
+    let (separator, rest) = rest.split_at_checked(1)?;
+    if !matches!(separator, "." | "-" | "_") || rest.is_empty() {
         return None;
     }
-    Some(rest.rsplit_once('.').map_or(rest, |(_, ext)| ext))
+    Some(match rest.rsplit_once('.') {
+        Some((_, ext)) => Some(ext),
+        None => (separator == ".").then_some(rest),
+    })
 }
 
 fn is_not_code(ext: &str) -> bool {
@@ -576,6 +578,12 @@ mod tests {
         ] {
             assert_eq!(k(name), Some(FileKind::MaybeDockerfile), "{name}");
         }
+        // After `-` or `_` comes a variant's name, even one spelled like a file type.
+        for name in ["Dockerfile-go", "Dockerfile_py", "Containerfile_c", "Dockerfile-java"] {
+            assert_eq!(k(name), Some(FileKind::MaybeDockerfile), "{name}");
+        }
+        assert_eq!(k("Dockerfile.py"), None);
+        assert_eq!(k("Dockerfile-go.md"), None);
         assert_eq!(k("Dockerfile.md"), None);
         assert_eq!(k("Dockerfile.txt"), None);
         assert_eq!(k("Dockerfile-prod.md"), None);
