@@ -21,7 +21,7 @@ pub fn rows(
                     out,
                     "{place}: {:<9} {} ({})",
                     f.status.as_str(),
-                    f.text,
+                    one_line(&f.text),
                     f.format.as_str()
                 )?;
                 if let Some(note) = &f.note {
@@ -61,4 +61,14 @@ pub fn rows(
         }
     }
     Ok(())
+}
+
+/// A reference as written, on one line: an expression over several lines (a heredoc
+/// seen but never pinned) shows its line breaks escaped.
+fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains(['\n', '\r']) {
+        text.escape_debug().to_string().into()
+    } else {
+        text.into()
+    }
 }

@@ -579,7 +579,12 @@ mod tests {
             assert_eq!(k(name), Some(FileKind::MaybeDockerfile), "{name}");
         }
         // After `-` or `_` comes a variant's name, even one spelled like a file type.
-        for name in ["Dockerfile-go", "Dockerfile_py", "Containerfile_c", "Dockerfile-java"] {
+        for name in [
+            "Dockerfile-go",
+            "Dockerfile_py",
+            "Containerfile_c",
+            "Dockerfile-java",
+        ] {
             assert_eq!(k(name), Some(FileKind::MaybeDockerfile), "{name}");
         }
         assert_eq!(k("Dockerfile.py"), None);

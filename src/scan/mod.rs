@@ -371,7 +371,12 @@ EOT
 "#;
         assert_eq!(
             texts("main.tf", tf, FileKind::Hcl(detect::HclDialect::Terraform)),
-            ["registry.example/a#b:1", "busybox:1.36"]
+            // The heredoc is no quoted string: seen, never pinned (templated).
+            [
+                "registry.example/a#b:1",
+                "busybox:1.36",
+                "<<EOT\nalpine:3.19\nEOT"
+            ]
         );
         let groovy = r#"pipeline {
   agent { docker { image 'maven:3.9' } } // imagepin: ignore

@@ -165,7 +165,7 @@ fn entry<'a>(
 }
 
 /// Transports whose images are in a local store or file, never in a registry.
-const LOCAL_TRANSPORTS: [&str; 6] = [
+pub(super) const LOCAL_TRANSPORTS: [&str; 6] = [
     "containers-storage:",
     "docker-daemon:",
     "oci-archive:",
@@ -174,7 +174,7 @@ const LOCAL_TRANSPORTS: [&str; 6] = [
     "dir:",
 ];
 
-const DOCKER_SCHEME: &str = "docker://";
+pub(super) const DOCKER_SCHEME: &str = "docker://";
 
 /// The images of a Quadlet unit, and the span of every comment line.
 pub fn scan(

@@ -123,7 +123,10 @@ fn expr(node: Node<'_>, src: &str, dialect: HclDialect) -> Expr {
     }
     let list: Vec<Expr> = items(node).map(|i| expr(i, src, dialect)).collect();
     if list.is_empty() {
-        Expr::Other(Vec::new())
+        Expr::Other {
+            vars: Vec::new(),
+            span: None,
+        }
     } else {
         Expr::Array(list)
     }

@@ -64,9 +64,15 @@ pub enum Expr {
     Call {
         name: String,
         args: Vec<Expr>,
+        /// The whole call's span, where the reader gives one.
+        span: Option<Range<usize>>,
     },
-    /// Anything else: the variables it mentions.
-    Other(Vec<String>),
+    /// Anything else (`local.img`, `module.x.image`, a conditional …): the variables
+    /// it mentions, and its span where the reader gives one.
+    Other {
+        vars: Vec<String>,
+        span: Option<Range<usize>>,
+    },
 }
 
 /// A piece of a quoted string.
@@ -108,12 +114,18 @@ impl Body {
 struct Site<'a> {
     expr: &'a Expr,
     scheme: &'static str,
+    /// A transport naming a local store or file (Nomad's podman driver): never resolved.
+    local: Option<&'static str>,
 }
 
 /// The image sites of one file.
 fn sites<'a>(body: &'a Body, dialect: HclDialect) -> Vec<Site<'a>> {
     let mut out = Vec::new();
-    let site = |expr| Site { expr, scheme: "" };
+    let site = |expr| Site {
+        expr,
+        scheme: "",
+        local: None,
+    };
     match dialect {
         HclDialect::Terraform => {
             for r in body.blocks("resource") {
@@ -130,7 +142,7 @@ fn sites<'a>(body: &'a Body, dialect: HclDialect) -> Vec<Site<'a>> {
                     "docker_image" => out.extend(r.body.attr("name").map(site)),
                     "docker_container" => out.extend(r.body.attr("image").map(site)),
                     "aws_ecs_task_definition" => {
-                        if let Some(Expr::Call { name, args }) =
+                        if let Some(Expr::Call { name, args, .. }) =
                             r.body.attr("container_definitions")
                             && name == "jsonencode"
                         {
@@ -151,9 +163,16 @@ fn sites<'a>(body: &'a Body, dialect: HclDialect) -> Vec<Site<'a>> {
                     Some(Expr::Str { parts, .. }) => literal(parts),
                     _ => None,
                 };
-                if matches!(driver.as_deref(), Some("docker" | "podman")) {
+                let podman = driver.as_deref() == Some("podman");
+                if podman || driver.as_deref() == Some("docker") {
                     for config in task.body.blocks("config") {
-                        out.extend(config.body.attr("image").map(site));
+                        out.extend(config.body.attr("image").map(|expr| {
+                            if podman {
+                                podman_site(expr)
+                            } else {
+                                site(expr)
+                            }
+                        }));
                     }
                 }
             }
@@ -168,6 +187,7 @@ fn sites<'a>(body: &'a Body, dialect: HclDialect) -> Vec<Site<'a>> {
                             out.push(Site {
                                 expr: value,
                                 scheme: BAKE_SCHEME,
+                                local: None,
                             });
                         }
                     }
@@ -179,6 +199,30 @@ fn sites<'a>(body: &'a Body, dialect: HclDialect) -> Vec<Site<'a>> {
 }
 
 const BAKE_SCHEME: &str = "docker-image://";
+
+/// An image of Nomad's podman driver: `docker://REF` (pinned after the scheme), a
+/// local transport (`containers-storage:`, `oci-archive:` …), or a bare reference.
+fn podman_site(expr: &Expr) -> Site<'_> {
+    let lead = match expr {
+        Expr::Str { parts, .. } => match parts.first() {
+            Some(Part::Lit(t, _)) => t.as_str(),
+            _ => "",
+        },
+        _ => "",
+    };
+    Site {
+        expr,
+        scheme: if lead.starts_with(super::quadlet::DOCKER_SCHEME) {
+            super::quadlet::DOCKER_SCHEME
+        } else {
+            ""
+        },
+        local: super::quadlet::LOCAL_TRANSPORTS
+            .iter()
+            .find(|t| lead.starts_with(*t))
+            .copied(),
+    }
+}
 
 fn is_kubernetes_workload(kind: &str) -> bool {
     const WORKLOADS: [&str; 8] = [
@@ -205,12 +249,13 @@ fn is_kubernetes_workload(kind: &str) -> bool {
 fn ecs_images<'a>(arg: &'a Expr, out: &mut Vec<Site<'a>>) {
     match arg {
         Expr::Array(items) => items.iter().for_each(|i| ecs_images(i, out)),
-        Expr::Object(fields) => out.extend(
-            fields
-                .iter()
-                .filter(|(k, _)| k == "image")
-                .map(|(_, expr)| Site { expr, scheme: "" }),
-        ),
+        Expr::Object(fields) => out.extend(fields.iter().filter(|(k, _)| k == "image").map(
+            |(_, expr)| Site {
+                expr,
+                scheme: "",
+                local: None,
+            },
+        )),
         _ => {}
     }
 }
@@ -241,7 +286,7 @@ fn mentions(expr: &Expr, out: &mut Vec<String>) {
         Expr::Array(items) | Expr::Call { args: items, .. } => {
             items.iter().for_each(|e| mentions(e, out))
         }
-        Expr::Other(vs) => out.extend(vs.iter().cloned()),
+        Expr::Other { vars, .. } => out.extend(vars.iter().cloned()),
     }
 }
 
@@ -496,16 +541,37 @@ fn candidates(body: &Body, dialect: HclDialect, module: &Module, src: &str) -> V
             out.push(c);
             continue;
         }
-        let Expr::Str { span, parts } = site.expr else {
-            continue;
+        let (span, parts) = match site.expr {
+            Expr::Str { span, parts } => (span, parts),
+            // An expression imagepin does not evaluate: seen, never pinned.
+            Expr::Other {
+                span: Some(span), ..
+            }
+            | Expr::Call {
+                span: Some(span), ..
+            } => {
+                out.push(Candidate {
+                    status: Some((
+                        Status::Templated,
+                        "an expression (a local, a module output, a function call, a condition, a heredoc …) that imagepin does not evaluate".to_string(),
+                    )),
+                    ..Candidate::inline(span.clone(), format)
+                });
+                continue;
+            }
+            _ => continue,
         };
         match parts.as_slice() {
             // Written as is: the reference.
             [Part::Lit(_, Some(_))] => {
-                out.push(Candidate::inline(
-                    span.start + site.scheme.len()..span.end,
-                    format,
-                ));
+                let mut c = Candidate::inline(span.start + site.scheme.len()..span.end, format);
+                if let Some(t) = site.local {
+                    c.status = Some((
+                        Status::Local,
+                        format!("`{t}` is a local image store or file, not a registry"),
+                    ));
+                }
+                out.push(c);
                 continue;
             }
             // Empty, or written with escapes: no reference as written.
@@ -746,6 +812,18 @@ locals { image = "nope:2" }
       driver = "docker"
       config { image = "ghcr.io/acme/api:${NOMAD_META_version}" }
     }
+    task "e" {
+      driver = "podman"
+      config { image = "docker://quay.io/acme/worker:2" }
+    }
+    task "f" {
+      driver = "podman"
+      config { image = "oci-archive:/srv/app.tar" }
+    }
+    task "g" {
+      driver = "docker"
+      config { image = "docker://not-a-scheme-for-docker:1" }
+    }
   }
 }
 "#;
@@ -754,9 +832,15 @@ locals { image = "nope:2" }
             [
                 "redis:7",
                 "docker.io/library/nginx:1.25",
-                "ghcr.io/acme/api:${NOMAD_META_version}"
+                "ghcr.io/acme/api:${NOMAD_META_version}",
+                "quay.io/acme/worker:2",
+                "oci-archive:/srv/app.tar",
+                "docker://not-a-scheme-for-docker:1"
             ]
         );
+        let found = found(src, "web.nomad", HclDialect::Nomad);
+        assert_eq!(found[3].2, None, "docker:// is pinned after the scheme");
+        assert_eq!(found[4].2, Some(Status::Local));
     }
 
     #[test]
@@ -828,6 +912,26 @@ target "app" {
         assert_eq!(
             comments.into_iter().map(|c| &json[c]).collect::<Vec<_>>(),
             ["# c"]
+        );
+    }
+
+    #[test]
+    fn expressions_at_image_sites_are_templated_never_dropped() {
+        let src = "locals { img = \"nginx:1.25\" }\nresource \"docker_container\" \"a\" {\n  image = local.img # c\n}\nresource \"docker_container\" \"b\" {\n  image = module.m.image\n}\nresource \"docker_image\" \"c\" {\n  name = format(\"%s:%s\", \"nginx\", \"1.25\")\n}\nresource \"docker_container\" \"d\" {\n  image = var.x != \"\" ? var.x : \"redis:7\"\n}\n";
+        let found = found(src, "main.tf", HclDialect::Terraform);
+        let texts: Vec<_> = found.iter().map(|f| f.0.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "local.img",
+                "module.m.image",
+                "format(\"%s:%s\", \"nginx\", \"1.25\")",
+                "var.x != \"\" ? var.x : \"redis:7\""
+            ]
+        );
+        assert!(
+            found.iter().all(|f| f.2 == Some(Status::Templated)),
+            "{found:?}"
         );
     }
 

@@ -138,7 +138,10 @@ fn convert(e: &Expression, src: &str, dialect: HclDialect) -> Expr {
     match e {
         Expression::String(s) => {
             let Some(span) = inside_quotes(s.span()) else {
-                return Expr::Other(Vec::new());
+                return Expr::Other {
+                    vars: Vec::new(),
+                    span: None,
+                };
             };
             let value = s.value().as_str();
             let raw = (src.get(span.clone()) == Some(value)).then(|| span.clone());
@@ -154,7 +157,10 @@ fn convert(e: &Expression, src: &str, dialect: HclDialect) -> Expr {
                 span,
                 parts: template_parts(t, src, dialect),
             },
-            None => Expr::Other(variables(e, dialect)),
+            None => Expr::Other {
+                vars: variables(e, dialect),
+                span: None,
+            },
         },
         Expression::Array(a) => Expr::Array(a.iter().map(|x| convert(x, src, dialect)).collect()),
         Expression::Object(o) => Expr::Object(
@@ -172,11 +178,17 @@ fn convert(e: &Expression, src: &str, dialect: HclDialect) -> Expr {
         Expression::FuncCall(f) => Expr::Call {
             name: f.name.name.as_str().to_string(),
             args: f.args.iter().map(|x| convert(x, src, dialect)).collect(),
+            span: f.span(),
         },
         Expression::Parenthesis(p) => convert(p.inner(), src, dialect),
         _ => match (variable(e, dialect), e.span()) {
             (Some(name), Some(span)) => Expr::Var { name, span },
-            _ => Expr::Other(variables(e, dialect)),
+            _ => Expr::Other {
+                vars: variables(e, dialect),
+                // `docker_image.app.image_id`: the image is read where that resource
+                // declares it, not here.
+                span: e.span().filter(|_| !is_resource_attribute(e, dialect)),
+            },
         },
     }
 }
@@ -224,6 +236,28 @@ fn var_attr(root: &Expression, ops: &[hcl_edit::Decorated<TraversalOperator>]) -
         },
         _ => None,
     }
+}
+
+/// Whether `e` is an attribute of a managed resource (`TYPE.NAME.attr`): a
+/// traversal from a name that is none of Terraform's own (`var`, `local`, `module`,
+/// `data`, `each`, `count`, `path`, `terraform`, `self`).
+fn is_resource_attribute(e: &Expression, dialect: HclDialect) -> bool {
+    const OWN: [&str; 9] = [
+        "var",
+        "local",
+        "module",
+        "data",
+        "each",
+        "count",
+        "path",
+        "terraform",
+        "self",
+    ];
+    matches!(
+        (e, dialect),
+        (Expression::Traversal(t), HclDialect::Terraform)
+            if matches!(&t.expr, Expression::Variable(v) if !OWN.contains(&v.as_str()))
+    )
 }
 
 /// Every variable an expression mentions.

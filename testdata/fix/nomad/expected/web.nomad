@@ -14,6 +14,14 @@ job "web" {
       driver = "exec"
       config { image = "not-an-image:1" }
     }
+    task "worker" {
+      driver = "podman"
+      config { image = "docker://ghcr.io/acme/tools:1@<<ghcr.io/acme/tools:1>>" }
+    }
+    task "archive" {
+      driver = "podman"
+      config { image = "oci-archive:/srv/app.tar" }
+    }
     task "meta" {
       driver = "docker"
       config { image = "ghcr.io/acme/api:${NOMAD_META_version}" }
