@@ -91,6 +91,7 @@ pub fn read_documents(src: &str, each: &mut dyn FnMut(&Tree)) -> Vec<YamlError> 
         };
         match tree {
             Ok(mut tree) => {
+                tree.templates_as_strings(text);
                 tree.shift(piece.range.start);
                 each(&tree);
             }
@@ -156,5 +157,38 @@ mod tests {
             Some((1, Template::Jinja))
         );
         assert_eq!(template_line("a: [\nb: {{ x }}\n", 1), None);
+    }
+
+    #[test]
+    fn a_template_that_parses_is_a_string() {
+        let src = "image: {{ .Values.image }}\nb: {{a: 1}: 2}\nc: [{{ x }}]\n";
+        let mut kinds = Vec::new();
+        let errors = read_documents(src, &mut |tree| {
+            for doc in tree.documents() {
+                for pair in doc.pair_list() {
+                    let v = pair.value().expect("value");
+                    kinds.push((
+                        src[v.start_byte()..v.end_byte()].to_string(),
+                        v.kind().clone(),
+                    ));
+                }
+            }
+        });
+        assert!(errors.is_empty());
+        assert_eq!(
+            kinds[0],
+            (
+                "{{ .Values.image }}".into(),
+                tree::Kind::Plain { string: true }
+            )
+        );
+        assert!(
+            matches!(kinds[1].1, tree::Kind::Mapping { flow: true, .. }),
+            "{kinds:?}"
+        );
+        assert!(
+            matches!(kinds[2].1, tree::Kind::Sequence { flow: true, .. }),
+            "{kinds:?}"
+        );
     }
 }

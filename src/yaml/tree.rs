@@ -226,6 +226,23 @@ impl Tree {
         i > 0 && self.decoded[i - 1].0.end >= span.end
     }
 
+    /// Read every flow mapping written `{{ … }}` in `src` (the text the tree was read
+    /// from) as the plain string a template engine sees there: `image: {{ .Values.image }}`
+    /// is valid YAML (a mapping in a mapping), but it stands for a value that is only
+    /// known once the template is rendered, so the rules see a string with `{{` in it
+    /// (a `templated` reference) rather than a mapping that holds no image.
+    pub fn templates_as_strings(&mut self, src: &str) {
+        for n in &mut self.nodes {
+            if matches!(n.kind, Kind::Mapping { flow: true, .. })
+                && src
+                    .get(n.start..n.end)
+                    .is_some_and(|t| t.starts_with("{{") && t.ends_with("}}"))
+            {
+                n.kind = Kind::Plain { string: true };
+            }
+        }
+    }
+
     /// Move every span `by` bytes on: a tree read from a slice of a text, placed in
     /// the whole text.
     pub fn shift(&mut self, by: usize) {
