@@ -13,8 +13,8 @@ use super::Candidate;
 use super::generic::looks_like_file;
 use crate::finding::{DigestField, Format, PinSite, Status, classify};
 use crate::yaml::tree::{
-    Node, Step, assemble, field_text, get, is_mapping, items, pairs, scalar_span, scalar_text,
-    value_span,
+    Kind, Node, Step, assemble, field_text, get, is_mapping, items, pairs, scalar_span,
+    scalar_text, value_span,
 };
 
 /// Every Helm values rule over the values in `root`, reported as `format`.
@@ -111,11 +111,26 @@ fn split_image(node: Node<'_>, src: &str, format: Format) -> Option<Candidate> {
         None => repository.to_string(),
     };
     // Some charts call the tag `version`.
-    let tag = text_of("tag").or_else(|| text_of("version"));
+    let tag_key = ["tag", "version"]
+        .into_iter()
+        .find(|k| text_of(k).is_some());
+    let tag = tag_key.and_then(text_of);
     let digest = text_of("digest");
     let text = assemble(&name, tag, digest);
     let fields: Vec<_> = pairs(node, src).collect();
+    // A tag YAML reads as a number is rendered by Helm as Go prints a float64.
+    let renamed = tag_key.zip(tag).and_then(|(key, tag)| {
+        let value = get(node, src, key)?;
+        let rendered = matches!(value.kind(), Kind::Plain { string: false })
+            .then(|| helm_renders_number(tag))??;
+        (rendered != tag).then(|| {
+            DigestField::Missing(format!(
+                "`{key}: {tag}` is a number in YAML, which Helm renders as `{rendered}`: quote it (`{key}: \"{tag}\"`) so that the tag pinned is the tag deployed"
+            ))
+        })
+    });
     let pin = match fields.iter().find(|(k, _, _)| *k == "digest") {
+        _ if renamed.is_some() => renamed.expect("checked"),
         Some((_, _, Some(value))) => match value_span(*value) {
             Some(span) => DigestField::Value(span),
             None => DigestField::Missing("the `digest` field is not a plain value".into()),
@@ -141,6 +156,34 @@ fn split_image(node: Node<'_>, src: &str, format: Format) -> Option<Candidate> {
         text: Some(text),
         pin: PinSite::Field(pin),
         status,
+    })
+}
+
+/// The text Helm renders for a plain scalar YAML reads as a number: Helm's values
+/// pass through JSON, so every number is a float64, printed as Go's `%v` prints one
+/// (shortest digits; `1e+06` form from an exponent of 6 up or below -4). `None` when
+/// the text is not a decimal number (hex, octal, `.inf`: left as written).
+fn helm_renders_number(text: &str) -> Option<String> {
+    let plain = text.strip_prefix('+').unwrap_or(text);
+    if !plain
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b"-.eE+".contains(&b))
+    {
+        return None;
+    }
+    let f: f64 = plain.parse().ok().filter(|f: &f64| f.is_finite())?;
+    if f == 0.0 {
+        return Some("0".into());
+    }
+    // Rust's `{:e}` gives the shortest digits that read back as `f`, as Go's does.
+    let sci = format!("{f:e}");
+    let (mantissa, exp) = sci.split_once('e')?;
+    let exp: i32 = exp.parse().ok()?;
+    Some(if !(-4..6).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exp.abs())
+    } else {
+        format!("{f}")
     })
 }
 
@@ -177,6 +220,38 @@ mod tests {
             &src[..src.find("digest:\n").unwrap() + "digest:".len()]
         );
         assert_eq!(c[3].status.as_ref().map(|s| s.0), Some(Status::Templated));
+    }
+
+    #[test]
+    fn a_tag_helm_renders_otherwise_is_not_pinned() {
+        for (written, renders) in [
+            ("1.10", Some("1.1")),
+            ("20240101", Some("2.0240101e+07")),
+            ("1.0", Some("1")),
+            ("010", Some("10")),
+            ("7", Some("7")),
+            ("3.19", Some("3.19")),
+            ("123456", Some("123456")),
+            ("1000000", Some("1e+06")),
+            ("0.00001", Some("1e-05")),
+            ("0x1f", None),
+            (".inf", None),
+        ] {
+            assert_eq!(
+                helm_renders_number(written).as_deref(),
+                renders,
+                "{written}"
+            );
+        }
+        let src = "a:\n  image:\n    repository: nginx\n    tag: 1.10\n    digest: \"\"\nb:\n  image:\n    repository: redis\n    tag: 7\n    digest: \"\"\nc:\n  image:\n    repository: alpine\n    tag: \"1.10\"\n    digest: \"\"\n";
+        let c = candidates(src, "values.yaml");
+        assert_eq!(texts(src, &c), ["nginx:1.10", "redis:7", "alpine:1.10"]);
+        let PinSite::Field(DigestField::Missing(why)) = &c[0].pin else {
+            panic!("{:?}", c[0].pin)
+        };
+        assert!(why.contains("renders as `1.1`"), "{why}");
+        assert!(matches!(c[1].pin, PinSite::Field(DigestField::Value(_))));
+        assert!(matches!(c[2].pin, PinSite::Field(DigestField::Value(_))));
     }
 
     #[test]
