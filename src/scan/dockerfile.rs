@@ -177,6 +177,8 @@ struct ArgDecl {
     at: usize,
     /// Offsets of instructions that use this ARG as part of a longer value.
     partial: Vec<usize>,
+    /// The default is built from other variables (`ARG IMG=python:${TAG}`).
+    built: bool,
 }
 
 /// A reference written with variables, decided once every use of every ARG is known.
@@ -390,12 +392,14 @@ impl Scanner<'_> {
                 literal: None,
                 at,
                 partial: Vec::new(),
+                built: false,
             };
             if let Some(value) = value {
                 let text = String::from_utf8_lossy(&bytes(&value)).into_owned();
                 decl.value =
                     variables::expand(&text, Dialect::Dockerfile, &|n| self.lookup(global, n)).ok();
                 if variables::has_variables(&text, Dialect::Dockerfile) {
+                    decl.built = true;
                     // An ARG default built from others uses them as part of a value.
                     let used: Vec<usize> = variables::names(&text, Dialect::Dockerfile)
                         .into_iter()
@@ -485,6 +489,13 @@ impl Scanner<'_> {
                     lines.join(", ")
                 )
             }
+            Some(decl) if decl.built => format!(
+                "{made_of}; not pinned: the default of ARG {name} is built from other variables, so no one default holds the whole reference. Write it in full (`ARG {name}={expanded}`) to make it pinnable",
+                name = decl.name
+            ),
+            _ if defaults.is_empty() => format!(
+                "{made_of}; a default written inside `${{…:-…}}` in the instruction is not pinned there: put the whole reference in one ARG (`ARG IMAGE={expanded}`, then `${{IMAGE}}`) to make it pinnable"
+            ),
             _ => format!(
                 "{made_of}; a default cannot be pinned where it is only part of the reference: put the whole reference in one ARG (`ARG IMAGE={expanded}`, then `${{IMAGE}}`) to make it pinnable"
             ),
@@ -1112,6 +1123,28 @@ mod tests {
                 ("busybox:1.36", Site::ArgDefault, None)
             ]
         );
+    }
+
+    /// The note says why each reference made of defaults is not pinned, and the way
+    /// it gives to make it pinnable is not what the file already does.
+    #[test]
+    fn notes_name_the_reason_a_default_is_not_pinned() {
+        let notes = |src: &str| -> Vec<String> {
+            scan(src)
+                .into_iter()
+                .filter_map(|r| r.expanded.map(|e| e.1))
+                .collect()
+        };
+        let n = notes("ARG TAG=3.12\nARG IMG=python:${TAG}\nFROM ${IMG}\n");
+        assert!(
+            n[0].contains("the default of ARG IMG is built from other variables"),
+            "{n:?}"
+        );
+        assert!(n[0].contains("`ARG IMG=python:3.12`"), "{n:?}");
+        let n = notes("FROM ${X:-busybox:1.36}\n");
+        assert!(n[0].contains("a default written inside `${…:-…}`"), "{n:?}");
+        let n = notes("ARG V=20\nFROM node:${V}-alpine\n");
+        assert!(n[0].contains("only part of the reference"), "{n:?}");
     }
 
     #[test]
