@@ -72,7 +72,8 @@ struct ScanArgs {
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// With `-`: what the stream is [default: yaml, which covers Kubernetes and compose;
-    /// dockerfile for text that starts like a Dockerfile].
+    /// dockerfile for text that starts like a Dockerfile]. For any other kind of file,
+    /// --stdin-filename NAME reads the stream as a file of that name.
     #[arg(long, value_enum, value_name = "FORMAT")]
     stdin_format: Option<StdinFormat>,
     /// With `-`: read the stream as if it were a file of this name, and name it so in

@@ -39,6 +39,14 @@ pub enum StdinFormat {
     Helm,
     Devcontainer,
     Json,
+    BitbucketPipelines,
+    AzurePipelines,
+    Drone,
+    Terraform,
+    Nomad,
+    DockerBake,
+    Quadlet,
+    Jenkinsfile,
 }
 
 impl StdinFormat {
@@ -56,6 +64,14 @@ impl StdinFormat {
             StdinFormat::Helm => "values.yaml",
             StdinFormat::Devcontainer => "devcontainer.json",
             StdinFormat::Json => "stdin.json",
+            StdinFormat::BitbucketPipelines => "bitbucket-pipelines.yml",
+            StdinFormat::AzurePipelines => "azure-pipelines.yml",
+            StdinFormat::Drone => ".drone.yml",
+            StdinFormat::Terraform => "stdin.tf",
+            StdinFormat::Nomad => "stdin.nomad",
+            StdinFormat::DockerBake => "docker-bake.hcl",
+            StdinFormat::Quadlet => "stdin.container",
+            StdinFormat::Jenkinsfile => "Jenkinsfile",
         }
     }
 }

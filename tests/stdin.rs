@@ -316,6 +316,36 @@ fn stdin_format_reads_the_stream_with_that_formats_rules() {
     let out = fix_stdin(&seeded, dir.path(), &[], input);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(stdout(&out), input);
+    // Formats that are not YAML have their names too.
+    for (format, input, image) in [
+        (
+            "terraform",
+            "resource \"docker_image\" \"a\" {\n  name = \"nginx:1.25\"\n}\n",
+            "nginx:1.25",
+        ),
+        (
+            "quadlet",
+            "[Container]\nImage=docker://redis:7\n",
+            "redis:7",
+        ),
+        (
+            "jenkinsfile",
+            "docker.image('alpine:3.19').inside { }\n",
+            "alpine:3.19",
+        ),
+    ] {
+        let check = imagepin_stdin(
+            dir.path(),
+            &["check", "--stdin-format", format, "-"],
+            input.as_bytes(),
+        );
+        assert_eq!(check.status.code(), Some(1), "{format}: {}", stderr(&check));
+        assert!(
+            stdout(&check).contains(&format!("mutable   {image}")),
+            "{format}: {}",
+            stdout(&check)
+        );
+    }
 }
 
 /// A Dockerfile piped in without `--stdin-format` is read as one — as a file named on
