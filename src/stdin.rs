@@ -208,6 +208,7 @@ mod tests {
 
     #[test]
     fn every_format_is_read_as_itself() {
+        use crate::scan::detect::HclDialect;
         use clap::ValueEnum;
         for format in StdinFormat::value_variants() {
             let s = Stream::new(Some(*format), None);
@@ -227,6 +228,18 @@ mod tests {
                 StdinFormat::CloudBuild => (Some(scan::FileKind::Yaml), Some(Format::CloudBuild)),
                 StdinFormat::Kustomize => (Some(scan::FileKind::Yaml), Some(Format::Kustomize)),
                 StdinFormat::Helm => (Some(scan::FileKind::Yaml), Some(Format::Helm)),
+                StdinFormat::BitbucketPipelines => {
+                    (Some(scan::FileKind::Yaml), Some(Format::BitbucketPipelines))
+                }
+                StdinFormat::AzurePipelines => {
+                    (Some(scan::FileKind::Yaml), Some(Format::AzurePipelines))
+                }
+                StdinFormat::Drone => (Some(scan::FileKind::Yaml), Some(Format::Drone)),
+                StdinFormat::Terraform => (Some(scan::FileKind::Hcl(HclDialect::Terraform)), None),
+                StdinFormat::Nomad => (Some(scan::FileKind::Hcl(HclDialect::Nomad)), None),
+                StdinFormat::DockerBake => (Some(scan::FileKind::Hcl(HclDialect::Bake)), None),
+                StdinFormat::Quadlet => (Some(scan::FileKind::Quadlet), None),
+                StdinFormat::Jenkinsfile => (Some(scan::FileKind::Jenkinsfile), None),
             };
             assert_eq!((kind, flavor), expected, "{format:?}");
         }
