@@ -158,7 +158,9 @@ fn entry<'a>(
         section,
         key,
         span,
-        start: first.start + lead,
+        // Where the value starts in the text (`lead` counts in the joined value, which
+        // may run past the first piece).
+        start: trim(src, first.start, first.end).0,
         value,
         line,
     });
@@ -263,7 +265,9 @@ fn mount_image(e: &Entry<'_>) -> Option<Candidate> {
         return None;
     }
     let span = span.map(|s| s.start + offset..s.start + offset + value.len());
-    Some(image(span, e.start + offset, value))
+    // Across continuation lines an offset in the joined value is no place in the text:
+    // the finding stands where the value starts.
+    Some(image(span, e.start, value))
 }
 
 #[cfg(test)]
@@ -300,6 +304,22 @@ mod tests {
         );
         assert_eq!(e[1].span.clone().map(|r| &src[r]), Some("nginx:1.25"));
         assert_eq!(e[2].value, "/bin/sh -c 'true'");
+    }
+
+    /// Found by fuzzing: a value across continuation lines placed its finding at an
+    /// offset of the joined value, inside a character of the text (a panic).
+    #[test]
+    fn a_value_across_lines_stands_where_it_starts() {
+        let src = "[Container]\nMount=type=image,source=busybox:1 \\\n  \u{feff}\u{e9}x,source=nginx:1.25\nImage=  \\\n  redis:7\n";
+        let c = scan(src, &mut Vec::new()).expect("reads");
+        assert_eq!(c.len(), 2);
+        let mount = src.find("type=").unwrap();
+        assert_eq!(c[0].span, mount..mount);
+        assert_eq!(c[0].text.as_deref(), Some("nginx:1.25"));
+        let image = src.find("Image=").unwrap() + "Image=".len();
+        // The first piece holds only spaces: the value starts on the next line.
+        assert!(c[1].span.start >= image && src.is_char_boundary(c[1].span.start));
+        assert_eq!(c[1].text.as_deref(), Some("redis:7"));
     }
 
     #[test]
