@@ -77,7 +77,7 @@ fn values_string(
     out: &mut Vec<Candidate>,
     unread: &mut Vec<Unread>,
 ) {
-    let line_start = src[..key_start].rfind('\n').map_or(0, |i| i + 1);
+    let line_start = src[..key_start].rfind(['\n', '\r']).map_or(0, |i| i + 1);
     let not_read = |why: String| Unread {
         at: values.start_byte(),
         message: format!("`helm.values` not scanned: {why}"),

@@ -72,18 +72,18 @@ pub(super) fn digest_field(entry: Node<'_>, src: &str) -> DigestField {
             after: String::new(),
         };
     }
-    let line_end = src[last.end_byte()..]
-        .find('\n')
+    // YAML's line breaks: LF, CRLF, or a CR alone.
+    let at = src[last.end_byte()..]
+        .find(['\n', '\r'])
         .map_or(src.len(), |i| last.end_byte() + i);
-    let (at, eol) = if line_end > 0 && src.as_bytes().get(line_end - 1) == Some(&b'\r') {
-        (line_end - 1, "\r\n")
-    } else if line_end == src.len() && src.contains("\r\n") {
-        (line_end, "\r\n")
-    } else {
-        (line_end, "\n")
+    let eol = match &src.as_bytes()[at..] {
+        [b'\r', b'\n', ..] => "\r\n",
+        [b'\r', ..] => "\r",
+        [] if src.contains("\r\n") => "\r\n",
+        _ => "\n",
     };
     let first_start = first.start_byte().unwrap_or(last.end_byte());
-    let line_start = src[..first_start].rfind('\n').map_or(0, |i| i + 1);
+    let line_start = src[..first_start].rfind(['\n', '\r']).map_or(0, |i| i + 1);
     let indent = " ".repeat(first_start - line_start);
     DigestField::Insert {
         at,
@@ -145,6 +145,19 @@ mod tests {
             PinSite::Field(DigestField::Insert {
                 at: src.len() - 2,
                 before: "\r\n    digest: ".into(),
+                after: String::new()
+            })
+        );
+        // Found by fuzzing: a CR alone is a YAML line break too; the field is indented
+        // from it and ends its line with it.
+        let src = "images:\n\r  - name: nginx\r    newTag: \"1.25\"\r  - name: redis\r";
+        let c = entries(src);
+        let tag_end = src.find("\"1.25\"").unwrap() + "\"1.25\"".len();
+        assert_eq!(
+            c[0].pin,
+            PinSite::Field(DigestField::Insert {
+                at: tag_end,
+                before: "\r    digest: ".into(),
                 after: String::new()
             })
         );
