@@ -272,3 +272,42 @@ fn an_interrupt_leaves_every_file_whole() {
         assert_eq!(names, ["Dockerfile"], "SIG{signal}: no temporary files");
     }
 }
+
+/// A pin whose tag cannot be asked (here a 404 for the tag; a 401 or a 503 after its
+/// retries is the same) while its digest resolves: `verify` passes — the digest is
+/// what it proves — but says drift is unknown, in text and in machine output, and
+/// `--strict` fails it. It never passes silently.
+#[test]
+fn verify_says_when_a_tag_could_not_be_asked() {
+    let c = case();
+    fs::write(
+        c.tree.path().join("Dockerfile"),
+        format!("FROM nginx:1.25@{}\n", c.digest),
+    )
+    .expect("write");
+    let verify = |extra: &[&str]| {
+        let proxy = c.proxy(vec![(Fault::Canned(404, String::new(), Vec::new()), 1)]);
+        Command::new(env!("CARGO_BIN_EXE_imagepin"))
+            .arg("verify")
+            .args(extra)
+            .args(["--mirror", &format!("docker.io={}", proxy.url())])
+            .current_dir(c.tree.path())
+            .output()
+            .expect("run imagepin")
+    };
+    let o = verify(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("Dockerfile:1:6: nginx:1.25@")
+            && stderr(&o).contains("whether its tag still points to it is unknown"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("(1 with drift unknown)"), "{}", stderr(&o));
+    let o = verify(&["--format", "github"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.starts_with("::warning file=Dockerfile,line=1"), "{out}");
+    let o = verify(&["--strict"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("tag lookup:"), "{}", stderr(&o));
+}

@@ -82,8 +82,13 @@ pub fn run(
             Some(Ok(PinState::TagUnknown(e))) if strict => {
                 Row::new(f, Action::Failed).with_message(format!("tag lookup: {e}"))
             }
-            // Without --strict, a tag that cannot be looked up is only information.
-            Some(Ok(PinState::TagUnknown(_))) => Row::new(f, Action::Verified),
+            // Without --strict, a tag that cannot be looked up is a warning: the digest
+            // resolves, whether it drifted is unknown.
+            Some(Ok(PinState::TagUnknown(e))) => {
+                Row::new(f, Action::Verified).with_message(format!(
+                    "the pinned digest exists, but whether its tag still points to it is unknown (tag lookup: {e}); --strict fails the run for this"
+                ))
+            }
         };
         rows.push(row);
     }
@@ -95,9 +100,13 @@ pub fn run(
         count(Action::Drifted),
         count(Action::Failed),
     );
+    let unknown = rows
+        .iter()
+        .filter(|r| r.action == Action::Verified && r.message.is_some())
+        .count();
     let requests = session.as_ref().map(Session::requests).unwrap_or_default();
     report::summary(&format!(
-        "verified {}: {} resolve, {dangling} dangling, {drifted} drifted{}, {failed} failed{requests}",
+        "verified {}: {} resolve ({unknown} with drift unknown), {dangling} dangling, {drifted} drifted{}, {failed} failed{requests}",
         report::plural(rows.len(), "pin"),
         count(Action::Verified) + drifted,
         if strict {

@@ -199,6 +199,10 @@ impl Row<'_> {
                 Some((Problem::Unrendered, Level::Error))
             }
             Action::Failed => Some((Problem::Unresolved, Level::Error)),
+            // `verify` without --strict: the digest exists, its tag could not be asked.
+            Action::Verified if self.message.is_some() => {
+                Some((Problem::Unresolved, Level::Warning))
+            }
             _ => None,
         }
     }

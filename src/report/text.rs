@@ -56,7 +56,10 @@ pub fn rows(
             Action::Dangling => writeln!(out, "{place}: dangling {}: {message}", f.text)?,
             Action::Failed => error(&format!("{place}: {}: {message}", f.text)),
             Action::Skipped => warning(&format!("{place}: {}: not pinned: {message}", f.text)),
-            Action::Verified if command == Command::Verify => {}
+            // The digest exists, but something about the pin could not be learned.
+            Action::Verified if command == Command::Verify && row.message.is_some() => {
+                warning(&format!("{place}: {}: {message}", f.text))
+            }
             Action::Unchanged | Action::Verified => {}
         }
     }
