@@ -195,6 +195,9 @@ pub struct RegistrySettings {
     /// The registries `--mirror` flags name (canonical), to say when one names a
     /// registry no reference is on.
     pub flag_mirrors: Vec<String>,
+    /// The same for the config's `mirrors:` keys, and its `registries:` keys (hosts).
+    pub config_mirrors: Vec<String>,
+    pub config_registries: Vec<String>,
     /// Lookups in flight at once.
     pub concurrency: usize,
     /// Per-request timeout.
@@ -379,6 +382,14 @@ impl ConfigFile {
             }
         }
         for (host, r) in &self.registries {
+            if host.contains("://") || host.contains('/') {
+                return Err(format!(
+                    "registries.{host}: a registry is named by its host (and port), as references name it: `{}`",
+                    host.split_once("://")
+                        .map_or(host.as_str(), |(_, h)| h)
+                        .trim_end_matches('/')
+                ));
+            }
             if r.insecure && r.ca.is_some() {
                 return Err(format!(
                     "registries.{host}: `ca` and `insecure: true` contradict each other"
@@ -405,6 +416,12 @@ impl ConfigFile {
         Ok(RegistrySettings {
             routing,
             flag_mirrors,
+            config_mirrors: self.mirrors.keys().map(|r| canonical_registry(r)).collect(),
+            config_registries: self
+                .registries
+                .keys()
+                .map(|h| canonical_registry(h))
+                .collect(),
             concurrency,
             timeout: Duration::from_secs(timeout_secs),
         })

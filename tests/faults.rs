@@ -303,7 +303,11 @@ fn verify_says_when_a_tag_could_not_be_asked() {
         "{}",
         stderr(&o)
     );
-    assert!(stderr(&o).contains("(1 with drift unknown)"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("(1 with drift unknown)"),
+        "{}",
+        stderr(&o)
+    );
     let o = verify(&["--format", "github"]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.starts_with("::warning file=Dockerfile,line=1"), "{out}");

@@ -331,6 +331,35 @@ fn a_mirror_for_a_registry_no_reference_is_on_is_said_to_be_unused() {
         let o = imagepin(t.path(), &["verify", "--mirror", &mirror]);
         assert!(!stderr(&o).contains("not used"), "{}", stderr(&o));
     }
+    // The config's mirrors and registries are held to the same: a `registries:` host
+    // is used when a reference, or a mirror standing in for one, is on it.
+    fs::write(
+        t.path().join(".imagepin.yaml"),
+        "mirrors:\n  dockerhub: http://127.0.0.1:9\n  docker.io: http://localhost:9\nregistries:\n  127.0.0.1:9: {insecure: true}\n  localhost:9: {insecure: true}\n",
+    )
+    .expect("write config");
+    let o = imagepin(t.path(), &["verify"]);
+    let err = stderr(&o);
+    assert!(
+        err.contains(
+            "warning: the config's `mirrors:` dockerhub: no reference here is on dockerhub"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("warning: the config's `registries: {127.0.0.1:9: …}` is not used"),
+        "{err}"
+    );
+    assert!(!err.contains("{localhost:9: …}"), "{err}");
+    // A registry named with a scheme is refused, naming the host to write.
+    fs::write(
+        t.path().join(".imagepin.yaml"),
+        "registries:\n  \"https://localhost:9/\": {insecure: true}\n",
+    )
+    .expect("write config");
+    let o = imagepin(t.path(), &["verify"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("`localhost:9`"), "{}", stderr(&o));
 }
 
 /// An https:// mirror URL for a registry that speaks plain HTTP gets a hint, once: the

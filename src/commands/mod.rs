@@ -81,13 +81,12 @@ impl Input {
     }
 }
 
-/// A `--mirror` for a registry none of the scanned references is on stands in for
-/// nothing — most likely a misspelt registry (`dockerhub=` for `docker.io=`), whose
-/// images then go to the registry itself: say so.
+/// A `--mirror` (or a config `mirrors:` key) for a registry none of the scanned
+/// references is on stands in for nothing — most likely a misspelt registry
+/// (`dockerhub=` for `docker.io=`), whose images then go to the registry itself: say
+/// so. The same for a `registries:` host that no reference or mirror is on
+/// (`127.0.0.1:5000` for references on `localhost:5000`).
 pub fn warn_unused_mirrors(settings: &RegistrySettings, scan: &Scan) {
-    if settings.flag_mirrors.is_empty() {
-        return;
-    }
     let named: BTreeSet<String> = scan
         .files
         .iter()
@@ -98,24 +97,46 @@ pub fn warn_unused_mirrors(settings: &RegistrySettings, scan: &Scan) {
     if named.is_empty() {
         return;
     }
-    let unused: Vec<&str> = settings
-        .flag_mirrors
-        .iter()
-        .filter(|m| !named.contains(*m))
-        .map(String::as_str)
-        .collect();
-    if unused.is_empty() {
-        return;
-    }
     let listed: Vec<&str> = named.iter().map(String::as_str).collect();
-    let (them, on, mirrors) = match unused.as_slice() {
-        [one] => (*one, (*one).to_string(), "that mirror is"),
-        _ => ("those registries", unused.join(", "), "those mirrors are"),
-    };
-    report::warning(&format!(
-        "--mirror {on}: no reference here is on {them}, so {mirrors} not used (the references are on {})",
-        listed.join(", ")
-    ));
+    let listed = listed.join(", ");
+    for (unused, by) in [
+        (&settings.flag_mirrors, "--mirror"),
+        (&settings.config_mirrors, "the config's `mirrors:`"),
+    ] {
+        let unused: Vec<&str> = unused
+            .iter()
+            .filter(|m| !named.contains(*m))
+            .map(String::as_str)
+            .collect();
+        let (them, on, mirrors) = match unused.as_slice() {
+            [] => continue,
+            [one] => (*one, (*one).to_string(), "that mirror is"),
+            _ => ("those registries", unused.join(", "), "those mirrors are"),
+        };
+        report::warning(&format!(
+            "{by} {on}: no reference here is on {them}, so {mirrors} not used (the references are on {listed})"
+        ));
+    }
+    // A `registries:` entry applies to a registry the references name, or to the host
+    // of a mirror that stands in for one.
+    let hosts: BTreeSet<String> = named
+        .iter()
+        .map(|r| match settings.routing.get(r) {
+            Some(url) => canonical_registry(&match url.port() {
+                Some(port) => format!("{}:{port}", url.host_str().unwrap_or("")),
+                None => url.host_str().unwrap_or("").to_string(),
+            }),
+            None => r.clone(),
+        })
+        .chain(named.iter().cloned())
+        .collect();
+    for host in &settings.config_registries {
+        if !hosts.contains(host) {
+            report::warning(&format!(
+                "the config's `registries: {{{host}: …}}` is not used: no reference or mirror here is on {host}, unless it is a token server's (a host is matched as written: `localhost` and `127.0.0.1` are different names; the references are on {listed})"
+            ));
+        }
+    }
 }
 
 /// How a command ended, before it becomes an exit code.
