@@ -214,18 +214,23 @@ fn install_script(env: &Env, name: &str, body: &str) {
     fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).expect("chmod");
 }
 
-/// A helper that never answers is killed when the request timeout runs out, and the
-/// lookup fails saying so; the run does not hang.
+/// A helper that never answers is killed when the request timeout runs out, with what
+/// it started, and the lookup fails saying so; the run does not hang.
 #[test]
 fn a_credential_helper_that_hangs_is_killed_after_the_timeout() {
     let reg = TestRegistry::start_with_basic_auth(USER, PASSWORD);
     reg.push_image("library/nginx", "1.25", "n");
     let env = env();
     let pidfile = env.bin.join("pid");
+    let started = env.bin.join("started");
     install_script(
         &env,
         "hang",
-        &format!("echo $$ > {}\nexec sleep 600", pidfile.display()),
+        &format!(
+            "sleep 600 &\necho $! > {}\necho $$ > {}\nexec sleep 600",
+            started.display(),
+            pidfile.display()
+        ),
     );
     fs::write(
         env.docker_config.join("config.json"),
@@ -254,13 +259,16 @@ fn a_credential_helper_that_hangs_is_killed_after_the_timeout() {
         text.contains("credential helper docker-credential-hang did not answer in 1 s"),
         "{text}"
     );
-    let pid = fs::read_to_string(&pidfile).expect("helper ran");
-    let stat = fs::read_to_string(format!("/proc/{}/stat", pid.trim())).unwrap_or_default();
-    let state = stat.rsplit(')').next().unwrap_or("").trim().chars().next();
-    assert!(
-        matches!(state, None | Some('Z' | 'X')),
-        "the helper was killed: {stat}"
-    );
+    for file in [&pidfile, &started] {
+        let pid = fs::read_to_string(file).expect("helper ran");
+        let stat = fs::read_to_string(format!("/proc/{}/stat", pid.trim())).unwrap_or_default();
+        let state = stat.rsplit(')').next().unwrap_or("").trim().chars().next();
+        assert!(
+            matches!(state, None | Some('Z' | 'X')),
+            "{} was killed: {stat}",
+            file.display()
+        );
+    }
 }
 
 /// A helper that fails, a config.json that is not JSON and an `auth` that is not

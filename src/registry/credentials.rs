@@ -308,14 +308,18 @@ async fn run_helper(name: &str, server: &str, timeout: Duration) -> Lookup {
         helper: name.to_string(),
         problem,
     };
-    let mut child = tokio::process::Command::new(&program)
+    let mut command = tokio::process::Command::new(&program);
+    command
         .arg("get")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| not_run(e.to_string()))?;
+        .kill_on_drop(true);
+    // Its own process group, so that on expiry whatever it started goes with it.
+    #[cfg(unix)]
+    command.process_group(0);
+    let mut child = command.spawn().map_err(|e| not_run(e.to_string()))?;
+    let pid = child.id();
     let answer = async {
         if let Some(mut stdin) = child.stdin.take() {
             // A helper that exits without reading is judged by its exit status.
@@ -326,8 +330,15 @@ async fn run_helper(name: &str, server: &str, timeout: Duration) -> Lookup {
     let output = match tokio::time::timeout(timeout, answer).await {
         Ok(Ok(output)) => output,
         Ok(Err(e)) => return Err(not_run(e.to_string())),
-        // Dropping the wait drops the child, which kills it (`kill_on_drop`).
+        // Dropping the wait drops the child, which kills it (`kill_on_drop`); the
+        // processes it started are killed with its group.
         Err(_) => {
+            #[cfg(unix)]
+            if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
+                use nix::sys::signal::{Signal, killpg};
+                // The group is the helper's own (`process_group(0)` above).
+                let _ = killpg(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
+            }
             return Err(CredentialError::HelperTimeout {
                 helper: name.to_string(),
                 secs: timeout.as_secs(),
