@@ -147,13 +147,21 @@ struct HelperAnswer {
     secret: String,
 }
 
-/// A host as auth files key it: the host of a URL key, Docker Hub's names as one.
+/// A host as auth files key it: the host of a URL key, Docker Hub's names as one. A
+/// key without a scheme loses a trailing `/` and an API path (`host/`, `host/v2/`), as
+/// docker reads it; any other path (podman's `host/namespace`) is kept.
 fn normalise_key(key: &str) -> String {
     let bare = key
         .strip_prefix("https://")
         .or_else(|| key.strip_prefix("http://"))
         .map(|rest| rest.split('/').next().unwrap_or(rest))
-        .unwrap_or(key);
+        .unwrap_or_else(|| {
+            let key = key.trim_end_matches('/');
+            ["/v1", "/v2"]
+                .iter()
+                .find_map(|api| key.strip_suffix(api))
+                .unwrap_or(key)
+        });
     match bare {
         "index.docker.io" | "registry-1.docker.io" | "docker.io" | "registry.hub.docker.com" => {
             "docker.io".to_string()
@@ -404,6 +412,9 @@ mod tests {
         assert_eq!(normalise_key("registry-1.docker.io"), "docker.io");
         assert_eq!(normalise_key("https://ghcr.io"), "ghcr.io");
         assert_eq!(normalise_key("127.0.0.1:5000"), "127.0.0.1:5000");
+        assert_eq!(normalise_key("127.0.0.1:5000/"), "127.0.0.1:5000");
+        assert_eq!(normalise_key("registry.example/v2/"), "registry.example");
+        assert_eq!(normalise_key("quay.io/org"), "quay.io/org");
     }
 
     #[test]
