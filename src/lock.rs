@@ -167,7 +167,17 @@ impl Lock {
             .answers
             .get(target)
             .ok_or_else(|| missing("is not".into()))?;
-        if entry.platform.as_deref() != platform {
+        // `linux/arm64` and `linux/arm64/v8` name one platform: compared as `--platform`
+        // matches an index entry (a missing variant matches any).
+        let same = match (entry.platform.as_deref(), platform) {
+            (None, None) => true,
+            (Some(held), Some(asked)) => match (Platform::parse(held), Platform::parse(asked)) {
+                (Ok(held), Ok(asked)) => held.matches(&asked),
+                _ => held == asked,
+            },
+            _ => false,
+        };
+        if !same {
             let held = |p: Option<&str>| match p {
                 Some(p) => format!("for {p}"),
                 None => "as the tag's own manifest".to_string(),
@@ -333,6 +343,13 @@ mod tests {
         let index = lock.resolve_each([nginx.clone()], None, &mut |_, _| {});
         let err = index[&nginx].as_ref().unwrap_err().to_string();
         assert!(err.contains("held for linux/arm64"), "{err}");
+        // The same platform spelt with its variant is the same platform; another is not.
+        let v8 = Platform::parse("linux/arm64/v8").unwrap();
+        let ok = lock.resolve_each([nginx.clone()], Some(&v8), &mut |_, _| {});
+        assert_eq!(ok[&nginx].as_ref().unwrap(), &resolved);
+        let amd = Platform::parse("linux/amd64").unwrap();
+        let other = lock.resolve_each([nginx.clone()], Some(&amd), &mut |_, _| {});
+        assert!(other[&nginx].is_err());
     }
 
     #[test]

@@ -109,7 +109,20 @@ fn fix_platform_takes_one_get_per_tag() {
     let (_, bb) = reg.push_index("library/busybox", "1", &["linux/amd64", "linux/arm64"], "b");
     let dir = tree("FROM nginx:1.25\nFROM busybox:1 AS b\nFROM nginx:1.25 AS c\n");
     let mark = reg.mark();
-    let o = imagepin(dir.path(), &reg, &["fix", "--platform", "linux/arm64"]);
+    let lock = dir.path().join("lock.json");
+    let lock_arg = lock.to_str().expect("utf-8 path");
+    let o = imagepin(
+        dir.path(),
+        &reg,
+        &[
+            "fix",
+            "Dockerfile",
+            "--platform",
+            "linux/arm64",
+            "--lock",
+            lock_arg,
+        ],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     assert_eq!(
         dockerfile(&dir),
@@ -117,6 +130,19 @@ fn fix_platform_takes_one_get_per_tag() {
             "FROM nginx:1.25@{}\nFROM busybox:1@{} AS b\nFROM nginx:1.25@{} AS c\n",
             kids[1], bb[1], kids[1]
         )
+    );
+    // The lock records the platform manifest's media type, as its index gives it.
+    let lock: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&lock).expect("lock")).expect("json");
+    let types: Vec<&str> = lock["references"]
+        .as_object()
+        .expect("references")
+        .values()
+        .map(|e| e["media_type"].as_str().unwrap_or("null"))
+        .collect();
+    assert_eq!(
+        types, ["application/vnd.oci.image.manifest.v1+json"; 2],
+        "{lock}"
     );
     let seen = requests_since(&reg, mark);
     assert_eq!(

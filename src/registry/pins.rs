@@ -301,7 +301,7 @@ async fn choose(
         if let Some((digest, _)) = entries.iter().find(|(_, p)| wanted.matches(p)) {
             return Ok(Resolved {
                 digest: digest.clone(),
-                media_type: None,
+                media_type: platform::entry_media_type(&manifest.body, digest),
             });
         }
         let has: Vec<String> = entries.iter().map(|(_, p)| p.to_string()).collect();

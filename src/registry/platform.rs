@@ -76,6 +76,8 @@ struct IndexJson {
 #[derive(Debug, Deserialize)]
 struct EntryJson {
     digest: String,
+    #[serde(rename = "mediaType")]
+    media_type: Option<String>,
     platform: Option<PlatformJson>,
 }
 
@@ -107,6 +109,16 @@ pub fn index_entries(body: &[u8]) -> Result<Vec<(String, Platform)>, String> {
         .filter_map(|e| Some((e.digest, Platform::from(e.platform?))))
         .filter(|(_, p)| p.os != "unknown")
         .collect())
+}
+
+/// The media type an index body gives for its entry `digest`.
+pub fn entry_media_type(body: &[u8], digest: &str) -> Option<String> {
+    let index: IndexJson = serde_json::from_slice(body).ok()?;
+    index
+        .manifests
+        .into_iter()
+        .find(|e| e.digest == digest)
+        .and_then(|e| e.media_type)
 }
 
 /// The digest of the entry for `platform` in an index body.
