@@ -207,7 +207,9 @@ pub(super) fn network(ep: &Endpoint, e: &reqwest::Error) -> RegistryError {
     let lower = causes.to_ascii_lowercase();
     let host = ep.credential_host();
     let what = if lower.contains("dns error") {
-        format!("cannot resolve the host name {host} (DNS)")
+        // The name looked up: the URL's host (Docker Hub's API is on registry-1.docker.io).
+        let name = e.url().and_then(|u| u.host_str()).unwrap_or(&host);
+        format!("cannot resolve the host name {name} (DNS)")
     } else if answers_without_tls(&lower) {
         format!(
             "{host} does not speak TLS: it probably speaks plain HTTP; use an http:// URL for a mirror, or `registries: {{\"{host}\": {{insecure: true}}}}` in .imagepin.yaml"
