@@ -315,3 +315,31 @@ fn verify_says_when_a_tag_could_not_be_asked() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("tag lookup:"), "{}", stderr(&o));
 }
+
+/// A pin whose tag is missing too is not a garbage-collected pin: the repository is not
+/// where it was asked (a wrong mirror path here), and `imagepin update` cannot help.
+#[test]
+fn verify_tells_a_missing_repository_from_a_dangling_pin() {
+    let c = case();
+    fs::write(
+        c.tree.path().join("Dockerfile"),
+        format!("FROM nginx:1.25@{}\n", c.digest),
+    )
+    .expect("write");
+    let o = Command::new(env!("CARGO_BIN_EXE_imagepin"))
+        .arg("verify")
+        .args([
+            "--mirror",
+            &format!("docker.io=http://{}/no-such-path", c._reg.host()),
+        ])
+        .current_dir(c.tree.path())
+        .output()
+        .expect("run imagepin");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}{}", stderr(&o));
+    assert!(
+        out.contains("nor the tag 1.25 exists in") && out.contains("mirror's path"),
+        "{out}"
+    );
+    assert!(!stderr(&o).contains("imagepin update"), "{}", stderr(&o));
+}

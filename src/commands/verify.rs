@@ -66,6 +66,17 @@ pub fn run(
                     |s| s.resolver.endpoint(&pin.registry).asked()
                 )
             )),
+            Some(Ok(PinState::NoRepository)) => {
+                Row::new(f, Action::Dangling).with_message(format!(
+                    "neither {} nor the tag {} exists in {}: is the repository (or the mirror's path) right?",
+                    short_digest(&pin.digest),
+                    pin.tag.as_deref().unwrap_or(""),
+                    session.as_ref().map_or_else(
+                        || pin.registry.clone(),
+                        |s| s.resolver.endpoint(&pin.registry).asked()
+                    )
+                ))
+            }
             Some(Err(e)) => Row::new(f, Action::Failed).with_message(e.to_string()),
             None => Row::new(f, Action::Failed).with_message("not looked up"),
             Some(Ok(PinState::Current | PinState::Exists)) => Row::new(f, Action::Verified),
@@ -115,15 +126,16 @@ pub fn run(
             " (information only without --strict)"
         },
     ));
-    // What to do next: pins with a tag can be moved (drifted) or re-pinned (dangling).
-    let followable = rows
+    // What to do next: pins with a tag can be moved (drifted) or re-pinned (dangling)
+    // — not when the tag is gone too.
+    let followable = pinned
         .iter()
-        .filter(|r| matches!(r.action, Action::Dangling | Action::Drifted))
-        .filter(|r| {
-            r.finding
-                .reference
-                .as_ref()
-                .is_some_and(|x| x.tag.is_some())
+        .filter(|(_, pin)| pin.tag.is_some())
+        .filter(|(_, pin)| {
+            matches!(
+                states.get(pin),
+                Some(Ok(PinState::Dangling | PinState::Drifted { .. }))
+            )
         })
         .count();
     if followable > 0 {

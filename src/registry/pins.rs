@@ -60,6 +60,9 @@ pub enum PinState {
     TagUnknown(RegistryError),
     /// The pinned digest does not exist.
     Dangling,
+    /// Neither the pinned digest nor its tag exists: the repository is not there (a
+    /// wrong name, or a mirror's path that holds nothing), not a garbage-collected pin.
+    NoRepository,
 }
 
 /// Where `update` moves a pin, and what the user should know about it.
@@ -129,7 +132,10 @@ pub async fn verify(cx: Lookup, pin: Pin) -> Result<PinState, RegistryError> {
         Err(e) => Err(e),
     };
     if !exists(&cx, repository, &pin.digest).await? {
-        return Ok(PinState::Dangling);
+        return Ok(match tag_error {
+            Err(RegistryError::NotFound { .. }) => PinState::NoRepository,
+            _ => PinState::Dangling,
+        });
     }
     Ok(match tag_error {
         Ok(now) => PinState::Drifted { now: now.digest },
