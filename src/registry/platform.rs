@@ -14,8 +14,11 @@ pub struct Platform {
 }
 
 impl Platform {
+    /// `os/arch[/variant]`, in any case: read lowercase, as containerd reads it
+    /// (`LINUX/ARM64` is `linux/arm64`).
     pub fn parse(text: &str) -> Result<Platform, String> {
-        let parts: Vec<&str> = text.split('/').collect();
+        let lower = text.to_ascii_lowercase();
+        let parts: Vec<&str> = lower.split('/').collect();
         let bad = || format!("platform {text:?}: expected os/arch[/variant], e.g. linux/amd64");
         match parts.as_slice() {
             [os, arch] if !os.is_empty() && !arch.is_empty() => Ok(Platform {
@@ -163,6 +166,7 @@ mod tests {
     fn parse_and_pick() {
         let p = Platform::parse("linux/arm64/v8").unwrap();
         assert_eq!(p.to_string(), "linux/arm64/v8");
+        assert_eq!(Platform::parse("LINUX/ARM64/V8").unwrap(), p);
         assert!(Platform::parse("linux").is_err());
         assert!(Platform::parse("linux//v8").is_err());
         let index = br#"{"manifests":[
