@@ -111,6 +111,23 @@ fn server_errors_and_dropped_connections_are_retried() {
     assert_eq!(proxy.manifest_requests("HEAD"), 3);
 }
 
+/// A server error that outlasts the retries fails that reference saying how often it
+/// was asked; the file is left as it was.
+#[test]
+fn a_server_error_that_outlasts_the_retries_says_so() {
+    let c = case();
+    let proxy = c.proxy(vec![(Fault::Unavailable, 10)]);
+    let o = fix(&proxy, c.tree.path(), &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("HTTP 503 for") && stderr(&o).contains("after 4 attempts"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(proxy.manifest_requests("HEAD"), 4);
+    c.assert_untouched();
+}
+
 #[test]
 fn answers_slower_than_the_timeout_fail_cleanly() {
     let c = case();

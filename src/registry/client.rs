@@ -722,10 +722,11 @@ impl Client {
                                 attempts: attempt,
                             });
                         }
-                        return Ok(Fetched {
-                            status,
-                            headers: resp.headers().clone(),
-                            body: Vec::new(),
+                        return Err(RegistryError::ServerError {
+                            registry: ep.label(),
+                            status: status.as_u16(),
+                            url,
+                            attempts: attempt,
                         });
                     }
                     let wait = retry_after(&resp).unwrap_or_else(|| backoff(attempt));

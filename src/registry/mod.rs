@@ -43,6 +43,15 @@ pub enum RegistryError {
         "{registry}: rate limited (HTTP 429) and still limited after {attempts} attempts; try again later"
     )]
     RateLimited { registry: String, attempts: u32 },
+    #[error(
+        "{registry}: HTTP {status} for {url}, still failing after {attempts} attempts; try again later"
+    )]
+    ServerError {
+        registry: String,
+        status: u16,
+        url: String,
+        attempts: u32,
+    },
     #[error("{registry}: HTTP {status} for {url}")]
     Status {
         registry: String,
