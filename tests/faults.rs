@@ -78,6 +78,29 @@ fn rate_limit_waits_retry_after_and_retries_the_head_never_a_get() {
     assert_eq!(proxy.manifest_requests("HEAD"), 3);
     assert_eq!(proxy.manifest_requests("GET"), 0);
     assert!(stderr(&o).contains("2 retried"), "{}", stderr(&o));
+    // A short wait is not worth a line.
+    assert!(!stderr(&o).contains("waiting"), "{}", stderr(&o));
+}
+
+/// A long wait is said, once, so that a CI log does not go quiet for minutes.
+#[test]
+fn a_long_wait_is_said_once() {
+    let c = case();
+    let proxy = c.proxy(vec![(Fault::TooManyRequests(5), 1)]);
+    let o = fix(&proxy, c.tree.path(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    c.assert_pinned();
+    let said: Vec<&str> = std::str::from_utf8(&o.stderr)
+        .expect("utf-8")
+        .lines()
+        .filter(|l| l.contains("waiting"))
+        .collect();
+    assert_eq!(said.len(), 1, "{}", stderr(&o));
+    assert!(
+        said[0].contains("HTTP 429; waiting 5 s before asking again, as its Retry-After asks"),
+        "{}",
+        said[0]
+    );
 }
 
 #[test]

@@ -100,6 +100,8 @@ pub struct Client {
     blobs: Flights<At, Arc<Vec<u8>>>,
     credentials: Credentials,
     rate_limits: Mutex<HashMap<String, String>>,
+    /// Registries already said to be making imagepin wait (said once per registry).
+    waits_said: Mutex<std::collections::HashSet<String>>,
     pub stats: RequestStats,
 }
 
@@ -157,6 +159,7 @@ impl Client {
             blobs: Mutex::default(),
             credentials: Credentials::new(timeout),
             rate_limits: Mutex::default(),
+            waits_said: Mutex::default(),
             stats: RequestStats::default(),
         })
     }
@@ -729,9 +732,13 @@ impl Client {
                             attempts: attempt,
                         });
                     }
-                    let wait = retry_after(&resp).unwrap_or_else(|| backoff(attempt));
+                    let asked = retry_after(&resp);
+                    let wait = asked.unwrap_or_else(|| backoff(attempt)).min(MAX_WAIT);
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
-                    tokio::time::sleep(wait.min(MAX_WAIT)).await;
+                    if wait >= Duration::from_secs(5) {
+                        self.say_wait(ep, status.as_u16(), wait, asked.is_some());
+                    }
+                    tokio::time::sleep(wait).await;
                     continue;
                 }
                 Err(e) => e,
@@ -762,6 +769,23 @@ impl Client {
     }
 
     /// Remember the latest `RateLimit-Remaining` a registry sent.
+    /// A long wait is said, once per registry, so that a CI log does not go quiet.
+    fn say_wait(&self, ep: &Endpoint, status: u16, wait: Duration, asked: bool) {
+        let mut said = self.waits_said.lock().unwrap_or_else(|p| p.into_inner());
+        if said.insert(ep.label()) {
+            crate::report::warning(&format!(
+                "{}: HTTP {status}; waiting {} s before asking again{} (up to {MAX_ATTEMPTS} attempts a request; further waits not shown)",
+                ep.label(),
+                wait.as_secs(),
+                if asked {
+                    ", as its Retry-After asks"
+                } else {
+                    ""
+                }
+            ));
+        }
+    }
+
     fn note_rate_limit(&self, registry: &str, remaining: String) {
         let mut map = self.rate_limits.lock().unwrap_or_else(|p| p.into_inner());
         map.insert(registry.to_string(), remaining);
