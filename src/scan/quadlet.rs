@@ -215,6 +215,18 @@ fn image(span: Option<Range<usize>>, start: usize, value: &str) -> Candidate {
         };
     };
     let mut c = Candidate::inline(span.clone(), Format::Quadlet);
+    // An untagged name that is a transport's (`Image=docker-daemon`) would read as that
+    // transport once a tag is written after it (`docker-daemon:latest@…`).
+    if LOCAL_TRANSPORTS
+        .iter()
+        .chain([&DOCKER_SCHEME])
+        .any(|t| t.trim_end_matches(['/', ':']) == value)
+    {
+        c.pin = PinSite::Field(DigestField::Missing(format!(
+            "`{value}:…` would name a transport, not this image: write it with its registry (`docker.io/library/{value}`) to pin it"
+        )));
+        return c;
+    }
     if let Some(rest) = value.strip_prefix(DOCKER_SCHEME) {
         span.start += DOCKER_SCHEME.len();
         c.span = span;
@@ -304,6 +316,20 @@ mod tests {
         );
         assert_eq!(e[1].span.clone().map(|r| &src[r]), Some("nginx:1.25"));
         assert_eq!(e[2].value, "/bin/sh -c 'true'");
+    }
+
+    /// Found by fuzzing: `Image=docker-daemon` is an untagged image, but pinned as
+    /// `docker-daemon:latest@…` it would read as the `docker-daemon:` transport.
+    #[test]
+    fn an_untagged_name_spelt_like_a_transport_is_not_pinned() {
+        let c = scan("[Container]\nImage=docker-daemon\n", &mut Vec::new()).expect("reads");
+        assert!(
+            matches!(&c[0].pin, PinSite::Field(DigestField::Missing(why)) if why.contains("transport")),
+            "{:?}",
+            c[0].pin
+        );
+        let c = scan("[Container]\nImage=docker-daemonx\n", &mut Vec::new()).expect("reads");
+        assert!(matches!(c[0].pin, PinSite::Inline), "{:?}", c[0].pin);
     }
 
     /// Found by fuzzing: a value across continuation lines placed its finding at an
