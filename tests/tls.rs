@@ -44,6 +44,7 @@ fn an_untrusted_certificate_is_a_clear_error_and_changes_nothing() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("TLS") || err.contains("certificate"), "{err}");
+    assert!(err.contains("in .imagepin.yaml names it"), "{err}");
     assert_eq!(
         fs::read_to_string(tree.path().join("Dockerfile")).expect("read"),
         "FROM nginx:1.25\n"

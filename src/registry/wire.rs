@@ -216,7 +216,7 @@ pub(super) fn network(ep: &Endpoint, e: &reqwest::Error) -> RegistryError {
         )
     } else if lower.contains("certificate") || lower.contains("tls") {
         format!(
-            "TLS handshake with {host} failed; for a private CA add `registries: {{\"{host}\": {{ca: FILE}}}}` to .imagepin.yaml"
+            "TLS handshake with {host} failed; for a private CA, `registries: {{\"{host}\": {{ca: FILE}}}}` in .imagepin.yaml names it (if one is named, it did not sign this server's certificate)"
         )
     } else if e.is_timeout() {
         format!("timed out talking to {host}")
