@@ -356,8 +356,9 @@ fn verify_says_when_a_tag_could_not_be_asked() {
     assert!(stderr(&o).contains("tag lookup:"), "{}", stderr(&o));
 }
 
-/// A pin whose tag is missing too is not a garbage-collected pin: the repository is not
-/// where it was asked (a wrong mirror path here), and `imagepin update` cannot help.
+/// A pin whose tag is missing too is not a garbage-collected pin whose tag moved on: the
+/// tag went too, or the repository is not where it was asked (a wrong mirror path
+/// here), and `imagepin update` has no tag to follow.
 #[test]
 fn verify_tells_a_missing_repository_from_a_dangling_pin() {
     let c = case();
@@ -378,7 +379,7 @@ fn verify_tells_a_missing_repository_from_a_dangling_pin() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(1), "{out}{}", stderr(&o));
     assert!(
-        out.contains("nor the tag 1.25 exists in") && out.contains("mirror's path"),
+        out.contains("nor its tag 1.25 exists in") && out.contains("mirror's path"),
         "{out}"
     );
     assert!(!stderr(&o).contains("imagepin update"), "{}", stderr(&o));

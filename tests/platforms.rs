@@ -216,8 +216,18 @@ fn update_repins_a_pin_whose_digest_was_deleted() {
     reg.delete_manifest("library/nginx", &old);
     let pinned = format!("FROM nginx:1.25@{old}\n");
 
-    // To what the tag points to now: the index, with a warning.
+    // verify finds it dangling, its tag alive: update is what to run.
     let dir = tree(&pinned);
+    let o = imagepin(dir.path(), &reg, &["verify"]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(out(&o).contains("dangling nginx:1.25@"), "{}", out(&o));
+    assert!(
+        err(&o).contains("next: `imagepin update` moves dangling and drifted pins"),
+        "{}",
+        err(&o)
+    );
+
+    // To what the tag points to now: the index, with a warning.
     let o = imagepin(dir.path(), &reg, &["update"]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     assert_eq!(dockerfile(&dir), format!("FROM nginx:1.25@{new}\n"));

@@ -66,9 +66,9 @@ pub fn run(
                     |s| s.resolver.endpoint(&pin.registry).asked()
                 )
             )),
-            Some(Ok(PinState::NoRepository)) => {
+            Some(Ok(PinState::TagGone)) => {
                 Row::new(f, Action::Dangling).with_message(format!(
-                    "neither {} nor the tag {} exists in {}: is the repository (or the mirror's path) right?",
+                    "neither {} nor its tag {} exists in {}: the tag was deleted too, or the repository name (or the mirror's path) is wrong; there is no tag for `imagepin update` to follow",
                     short_digest(&pin.digest),
                     pin.tag.as_deref().unwrap_or(""),
                     session.as_ref().map_or_else(

@@ -60,9 +60,10 @@ pub enum PinState {
     TagUnknown(RegistryError),
     /// The pinned digest does not exist.
     Dangling,
-    /// Neither the pinned digest nor its tag exists: the repository is not there (a
-    /// wrong name, or a mirror's path that holds nothing), not a garbage-collected pin.
-    NoRepository,
+    /// Neither the pinned digest nor its tag exists: the tag went with the digest, or
+    /// the repository is not there (a wrong name, a mirror's path that holds nothing).
+    /// No tag to follow, so `update` cannot repair it.
+    TagGone,
 }
 
 /// Where `update` moves a pin, and what the user should know about it.
@@ -133,7 +134,7 @@ pub async fn verify(cx: Lookup, pin: Pin) -> Result<PinState, RegistryError> {
     };
     if !exists(&cx, repository, &pin.digest).await? {
         return Ok(match tag_error {
-            Err(RegistryError::NotFound { .. }) => PinState::NoRepository,
+            Err(RegistryError::NotFound { .. }) => PinState::TagGone,
             _ => PinState::Dangling,
         });
     }
