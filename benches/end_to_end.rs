@@ -350,6 +350,13 @@ fn commands(latency: Duration) {
             "verify (platform pins)",
             run(platform_pins.path(), &["verify"]),
         ),
+        (
+            "verify --platform (platform pins)",
+            run(
+                platform_pins.path(),
+                &["verify", "--platform", "linux/amd64"],
+            ),
+        ),
     ];
     for i in 0..MOVED {
         reg.push_index(

@@ -229,6 +229,11 @@ struct VerifyArgs {
     /// How to print results.
     #[arg(long, value_enum, default_value_t)]
     format: OutputFormat,
+    /// The pins are this platform's (made with `fix --platform`): each tag's index is
+    /// fetched at once — one GET a tag, which Docker Hub counts as a pull — instead of
+    /// a HEAD first, which answers at once only for pins of the tag's own manifest.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    platform: Option<String>,
     #[command(flatten)]
     registry: RegistryArgs,
 }
@@ -368,7 +373,15 @@ fn run(cli: Cli) -> Result<Outcome, RunError> {
         Command::Verify(args) => {
             let (input, file, scan) = args.scan.load()?;
             let settings = args.registry.settings(&file)?;
-            commands::verify::run(&input, &scan, args.strict, args.format, &settings)
+            let platform = platform(args.platform.as_deref())?;
+            commands::verify::run(
+                &input,
+                &scan,
+                args.strict,
+                args.format,
+                &settings,
+                platform.as_ref(),
+            )
         }
         Command::Completions { shell } => {
             let mut cmd = Cli::command();

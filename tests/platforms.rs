@@ -297,6 +297,25 @@ fn verify_and_update_ask_only_what_the_answer_needs() {
         ]
     );
 
+    // With --platform the pins are known to be platform pins: one GET of each tag
+    // answers (the index pins' too: their tag's own digest).
+    let mark = reg.mark();
+    let o = imagepin(
+        dir.path(),
+        &reg,
+        &["verify", "--strict", "--platform", "linux/arm64"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}{}", out(&o), err(&o));
+    let seen = requests_since(&reg, mark);
+    assert_eq!(
+        seen,
+        [
+            ("GET".into(), "/v2/library/busybox/manifests/1".into()),
+            ("GET".into(), "/v2/library/nginx/manifests/1.25".into()),
+            ("GET".into(), "/v2/library/redis/manifests/7".into()),
+        ]
+    );
+
     // update with nothing moved: the tags' HEADs; for the platform pin, a HEAD says it
     // is one, and its tag's index still lists it.
     let mark = reg.mark();
@@ -345,5 +364,14 @@ fn verify_and_update_ask_only_what_the_answer_needs() {
             ),
             ("HEAD".into(), "/v2/library/redis/manifests/7".into()),
         ]
+    );
+    // verify --platform sees the moved tag too: drifted, the old digest still there.
+    let o = imagepin(dir.path(), &reg, &["verify", "--platform", "linux/arm64"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_eq!(
+        out(&o).matches("drifted (info) nginx:1.25@").count(),
+        2,
+        "{}",
+        out(&o)
     );
 }

@@ -13,6 +13,7 @@ use crate::config::{RegistrySettings, ScanSettings};
 use crate::error::RunError;
 use crate::finding::Finding;
 use crate::registry::pins::{self, Pin, PinState};
+use crate::registry::platform::Platform;
 use crate::report::{self, Action, Command, OutputFormat, Row, short_digest};
 
 /// The pin a finding holds, if it holds one.
@@ -26,12 +27,15 @@ fn pin(f: &Finding) -> Option<Pin> {
     })
 }
 
+/// `platform`: the pins are that platform's (`--platform`): each tag's index is fetched
+/// at once instead of a `HEAD` first.
 pub fn run(
     input: &Input,
     scan_settings: &ScanSettings,
     strict: bool,
     format: OutputFormat,
     settings: &RegistrySettings,
+    platform: Option<&Platform>,
 ) -> Result<Outcome, RunError> {
     let scan = input.scan(scan_settings, &|_| false);
     let unread = input.report_skipped(&scan, strict);
@@ -50,7 +54,7 @@ pub fn run(
         None => HashMap::new(),
         Some(s) => s.block_on(s.resolver.each(
             pinned.iter().map(|(_, p)| p.clone()),
-            pins::verify,
+            |cx, pin| pins::verify(cx, pin, platform.cloned()),
             &mut |_, _| {},
         )),
     };

@@ -101,7 +101,14 @@ async fn exists(cx: &Lookup, repository: &str, digest: &str) -> Result<bool, Reg
 }
 
 /// `verify`: does the pinned digest exist, and does its tag still point to it?
-pub async fn verify(cx: Lookup, pin: Pin) -> Result<PinState, RegistryError> {
+/// `platform`: the pins are that platform's (`verify --platform`), so each tag's index
+/// is fetched at once — one `GET` answers for a pin its index lists — instead of a
+/// `HEAD` first, which answers at once for index pins.
+pub async fn verify(
+    cx: Lookup,
+    pin: Pin,
+    platform: Option<Platform>,
+) -> Result<PinState, RegistryError> {
     let repository = &pin.repository;
     let Some(tag) = pin.tag_target() else {
         return Ok(match exists(&cx, repository, &pin.digest).await? {
@@ -110,6 +117,23 @@ pub async fn verify(cx: Lookup, pin: Pin) -> Result<PinState, RegistryError> {
         });
     };
     let ep = &cx.endpoint;
+    if platform.is_some() {
+        let tag_error = match cx.client.manifest(ep, repository, &tag.reference).await {
+            Ok(m) if m.head.digest == pin.digest => return Ok(PinState::Current),
+            Ok(m) if platform::is_index(m.head.media_type.as_deref()) => {
+                match platform::index_entries(&m.body) {
+                    Ok(entries) if entries.iter().any(|(d, _)| *d == pin.digest) => {
+                        return Ok(PinState::Current);
+                    }
+                    Ok(_) => Ok(m.head.clone()),
+                    Err(message) => Err(protocol(&cx, message)),
+                }
+            }
+            Ok(m) => Ok(m.head.clone()),
+            Err(e) => Err(e),
+        };
+        return settle(&cx, &pin, tag_error).await;
+    }
     let tag_error = match cx
         .client
         .head_manifest(ep, repository, &tag.reference)
@@ -132,13 +156,23 @@ pub async fn verify(cx: Lookup, pin: Pin) -> Result<PinState, RegistryError> {
         Ok(now) => Ok(now),
         Err(e) => Err(e),
     };
-    if !exists(&cx, repository, &pin.digest).await? {
-        return Ok(match tag_error {
+    settle(&cx, &pin, tag_error).await
+}
+
+/// A pin its tag does not point to (or whose tag could not be asked): drifted,
+/// dangling, or of unknown drift, as the pinned digest exists or not.
+async fn settle(
+    cx: &Lookup,
+    pin: &Pin,
+    tag: Result<Resolved, RegistryError>,
+) -> Result<PinState, RegistryError> {
+    if !exists(cx, &pin.repository, &pin.digest).await? {
+        return Ok(match tag {
             Err(RegistryError::NotFound { .. }) => PinState::TagGone,
             _ => PinState::Dangling,
         });
     }
-    Ok(match tag_error {
+    Ok(match tag {
         Ok(now) => PinState::Drifted { now: now.digest },
         Err(e) => PinState::TagUnknown(e),
     })
