@@ -378,6 +378,13 @@ fn commands(latency: Duration) {
         "update (platform pins, 50 moved)",
         run(copy(platform_pins.path()).path(), &["update"]),
     ));
+    rows.push((
+        "update --platform (platform pins, 50 moved)",
+        run(
+            copy(platform_pins.path()).path(),
+            &["update", "--platform", "linux/amd64"],
+        ),
+    ));
 
     println!(
         "\n== every command: {IMAGES} multi-arch references (2 platforms), {} ms latency per request",

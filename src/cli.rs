@@ -208,7 +208,8 @@ struct UpdateArgs {
     #[arg(long)]
     keep_going: bool,
     /// Re-pin pins whose digest no longer exists to this platform's manifest of their
-    /// tag (os/arch[/variant]) instead of its index. Other pins keep their own platform.
+    /// tag (os/arch[/variant]) instead of its index, and fetch each tag's manifest at
+    /// once (for pins made with `fix --platform`). Other pins keep their own platform.
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     platform: Option<String>,
     /// Fail (exit 1) when any file or YAML document could not be read.

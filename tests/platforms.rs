@@ -375,3 +375,69 @@ fn verify_and_update_ask_only_what_the_answer_needs() {
         out(&o)
     );
 }
+
+/// `update --platform`: each tag's manifest is fetched at once, so a platform pin its
+/// index still lists costs one GET; a moved one its own manifest and image config too,
+/// which keep it on its own platform even when that is not the one given; a moved index
+/// pin follows its tag.
+#[test]
+fn update_platform_fetches_each_tag_once_and_keeps_pins_on_their_platform() {
+    let reg = TestRegistry::start();
+    let (_, bb) = reg.push_index("library/busybox", "1", &["linux/amd64", "linux/arm64"], "b");
+    let (_, old) = reg.push_index(
+        "library/nginx",
+        "1.25",
+        &["linux/amd64", "linux/arm64"],
+        "n",
+    );
+    let (redis_old, _) = reg.push_index("library/redis", "7", &["linux/amd64", "linux/arm64"], "r");
+    // nginx and redis move; busybox does not.
+    let (_, new) = reg.push_index(
+        "library/nginx",
+        "1.25",
+        &["linux/amd64", "linux/arm64"],
+        "n2",
+    );
+    let (redis_new, _) =
+        reg.push_index("library/redis", "7", &["linux/amd64", "linux/arm64"], "r2");
+    // busybox's arm64 pin, nginx's arm64 pin (not the platform given), redis's index pin.
+    let dir = tree(&format!(
+        "FROM busybox:1@{}\nFROM nginx:1.25@{} AS a\nFROM redis:7@{redis_old} AS b\n",
+        bb[1], old[1]
+    ));
+    let mark = reg.mark();
+    let o = imagepin(dir.path(), &reg, &["update", "--platform", "linux/amd64"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_eq!(
+        dockerfile(&dir),
+        format!(
+            "FROM busybox:1@{}\nFROM nginx:1.25@{} AS a\nFROM redis:7@{redis_new} AS b\n",
+            bb[1], new[1]
+        )
+    );
+    let mut seen: Vec<String> = requests_since(&reg, mark)
+        .into_iter()
+        .filter(|(_, path)| path.contains("/manifests/") || path.contains("/blobs/"))
+        .map(|(method, path)| {
+            let kind = if path.contains("/blobs/") {
+                "blob"
+            } else {
+                "manifest"
+            };
+            let repo = path.split('/').nth(3).unwrap_or("").to_string();
+            format!("{method} {repo} {kind}")
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            "GET busybox manifest",
+            "GET nginx blob",
+            "GET nginx manifest",
+            "GET nginx manifest",
+            "GET redis manifest",
+            "GET redis manifest",
+        ]
+    );
+}

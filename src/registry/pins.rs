@@ -195,18 +195,44 @@ pub async fn follow(
         ));
     };
     let ep = &cx.endpoint;
-    let new = cx
-        .client
-        .head_manifest(ep, &tag.repository, &tag.reference)
-        .await?;
     let moved = |digest: String| Move {
         digest,
         warning: None,
     };
-    if new.digest == pin.digest {
-        return Ok(moved(new.digest));
-    }
-    let wanted = match what_was_pinned(&cx, &pin, &new).await {
+    // With --platform the pins are taken to be that platform's: the tag's manifest is
+    // fetched at once (one GET answers for a pin its index still lists), and a moved
+    // pin's own manifest too. Without, a HEAD first answers for index pins.
+    let (new, tagged, pinned) = match &platform {
+        Some(_) => {
+            let tagged = cx
+                .client
+                .manifest(ep, &tag.repository, &tag.reference)
+                .await?;
+            let new = tagged.head.clone();
+            if new.digest == pin.digest {
+                return Ok(moved(new.digest));
+            }
+            let pinned = what_was_pinned_in(&cx, &pin, &tagged).await;
+            (new, Some(tagged), pinned)
+        }
+        None => {
+            let new = cx
+                .client
+                .head_manifest(ep, &tag.repository, &tag.reference)
+                .await?;
+            if new.digest == pin.digest {
+                return Ok(moved(new.digest));
+            }
+            let pinned = what_was_pinned(&cx, &pin, &new).await;
+            (new, None, pinned)
+        }
+    };
+    // `wanted`'s manifest in what the tag points to now (fetched once).
+    let pick = async |wanted: &Platform, following: bool| match &tagged {
+        Some(m) => choose(&cx, &tag, m, wanted, following).await,
+        None => platform_of(&cx, &tag, &new.digest, wanted, following).await,
+    };
+    let wanted = match pinned {
         Ok(Pinned::Index) => return Ok(moved(new.digest)),
         Ok(Pinned::StillListed) => return Ok(moved(pin.digest)),
         Ok(Pinned::Platform(wanted)) => wanted,
@@ -217,7 +243,7 @@ pub async fn follow(
             );
             return Ok(match platform {
                 Some(p) => Move {
-                    digest: platform_of(&cx, &tag, &new.digest, &p, false).await?.digest,
+                    digest: pick(&p, false).await?.digest,
                     warning: Some(format!(
                         "{gone}; re-pinned to the tag's {p} image (--platform)"
                     )),
@@ -238,11 +264,33 @@ pub async fn follow(
         }
         Err(e) => return Err(e),
     };
-    Ok(moved(
-        platform_of(&cx, &tag, &new.digest, &wanted, true)
-            .await?
-            .digest,
-    ))
+    Ok(moved(pick(&wanted, true).await?.digest))
+}
+
+/// What an old pin is, when the tag's manifest `tagged` is at hand (`update
+/// --platform`): still listed in its index, or, from the pin's own manifest, an index
+/// or one platform's image.
+async fn what_was_pinned_in(
+    cx: &Lookup,
+    pin: &Pin,
+    tagged: &Manifest,
+) -> Result<Pinned, RegistryError> {
+    if platform::is_index(tagged.head.media_type.as_deref()) {
+        let entries = platform::index_entries(&tagged.body).map_err(|m| protocol(cx, m))?;
+        if entries.iter().any(|(d, _)| *d == pin.digest) {
+            return Ok(Pinned::StillListed);
+        }
+    }
+    let old = cx
+        .client
+        .manifest(&cx.endpoint, &pin.repository, &pin.digest)
+        .await?;
+    if platform::is_index(old.head.media_type.as_deref()) {
+        return Ok(Pinned::Index);
+    }
+    manifest_platform(cx, &pin.repository, &old)
+        .await
+        .map(Pinned::Platform)
 }
 
 /// What an old pin whose tag now points elsewhere is.
