@@ -278,7 +278,8 @@ fn verify_and_update_ask_only_what_the_answer_needs() {
         bb[1], bb[1]
     ));
 
-    // Nothing drifted: one HEAD of each tag, and the platform pins' index once.
+    // Nothing drifted: one HEAD of each tag; for the platform pin (once), a HEAD says
+    // it is one, and its tag's index lists it.
     let mark = reg.mark();
     let o = imagepin(dir.path(), &reg, &["verify", "--strict"]);
     assert_eq!(o.status.code(), Some(0), "{}{}", out(&o), err(&o));
@@ -292,6 +293,10 @@ fn verify_and_update_ask_only_what_the_answer_needs() {
                 format!("/v2/library/busybox/manifests/{busybox_index}")
             ),
             ("HEAD".into(), "/v2/library/busybox/manifests/1".into()),
+            (
+                "HEAD".into(),
+                format!("/v2/library/busybox/manifests/{}", bb[1])
+            ),
             ("HEAD".into(), "/v2/library/nginx/manifests/1.25".into()),
             ("HEAD".into(), "/v2/library/redis/manifests/7".into()),
         ]
@@ -353,6 +358,28 @@ fn verify_and_update_ask_only_what_the_answer_needs() {
     let o = imagepin(dir.path(), &reg, &["update", "--dry-run"]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     assert_eq!(out(&o).matches(&nginx2[..19]).count(), 2, "{}", out(&o));
+    let seen = requests_since(&reg, mark);
+    assert_eq!(
+        seen,
+        [
+            ("HEAD".into(), "/v2/library/nginx/manifests/1.25".into()),
+            (
+                "HEAD".into(),
+                format!("/v2/library/nginx/manifests/{nginx}")
+            ),
+            ("HEAD".into(), "/v2/library/redis/manifests/7".into()),
+        ]
+    );
+    // verify: a drifted index pin costs a HEAD of the tag and one of the pin, no GET.
+    let mark = reg.mark();
+    let o = imagepin(dir.path(), &reg, &["verify"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_eq!(
+        out(&o).matches("drifted (info) nginx:1.25@").count(),
+        2,
+        "{}",
+        out(&o)
+    );
     let seen = requests_since(&reg, mark);
     assert_eq!(
         seen,

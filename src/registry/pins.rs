@@ -100,10 +100,12 @@ async fn exists(cx: &Lookup, repository: &str, digest: &str) -> Result<bool, Reg
     }
 }
 
-/// `verify`: does the pinned digest exist, and does its tag still point to it?
-/// `platform`: the pins are that platform's (`verify --platform`), so each tag's index
-/// is fetched at once — one `GET` answers for a pin its index lists — instead of a
-/// `HEAD` first, which answers at once for index pins.
+/// `verify`: does the pinned digest exist, and does its tag still point to it? One
+/// `HEAD` of the tag answers while it points at the pin; otherwise a `HEAD` of the pin
+/// says what it is (a drifted index pin costs no `GET`), and only a platform pin has
+/// its tag's index fetched. `platform`: the pins are that platform's (`verify
+/// --platform`), so each tag's manifest is fetched at once — one `GET` answers for a
+/// pin its index lists.
 pub async fn verify(
     cx: Lookup,
     pin: Pin,
@@ -141,16 +143,25 @@ pub async fn verify(
     {
         Ok(now) if now.digest == pin.digest => return Ok(PinState::Current),
         Ok(now) if platform::is_index(now.media_type.as_deref()) => {
-            // A platform pin is current while its tag's index lists it.
-            match cx.client.manifest(ep, repository, &now.digest).await {
-                Ok(index) => match platform::index_entries(&index.body) {
-                    Ok(entries) if entries.iter().any(|(d, _)| *d == pin.digest) => {
-                        return Ok(PinState::Current);
+            // What the pin is decides, asked with a HEAD (never a GET, which Docker Hub
+            // counts as a pull): an index pin has drifted; a platform pin is current
+            // while its tag's index lists it.
+            match cx.client.head_manifest(ep, repository, &pin.digest).await {
+                Ok(old) if !platform::is_index(old.media_type.as_deref()) => {
+                    match cx.client.manifest(ep, repository, &now.digest).await {
+                        Ok(index) => match platform::index_entries(&index.body) {
+                            Ok(entries) if entries.iter().any(|(d, _)| *d == pin.digest) => {
+                                return Ok(PinState::Current);
+                            }
+                            Ok(_) => Ok(now),
+                            Err(message) => Err(protocol(&cx, message)),
+                        },
+                        Err(e) => Err(e),
                     }
-                    Ok(_) => Ok(now),
-                    Err(message) => Err(protocol(&cx, message)),
-                },
-                Err(e) => Err(e),
+                }
+                // An index pin, or a pin that is gone (settled below).
+                Ok(_) | Err(RegistryError::NotFound { .. }) => Ok(now),
+                Err(e) => return Err(e),
             }
         }
         Ok(now) => Ok(now),
