@@ -327,6 +327,7 @@ async fn run_helper(name: &str, server: &str, timeout: Duration) -> Lookup {
     #[cfg(unix)]
     command.process_group(0);
     let mut child = command.spawn().map_err(|e| not_run(e.to_string()))?;
+    #[cfg(unix)]
     let pid = child.id();
     let answer = async {
         if let Some(mut stdin) = child.stdin.take() {
