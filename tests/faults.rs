@@ -15,14 +15,19 @@ use std::time::Duration;
 use support::faults::{Fault, FaultProxy};
 use support::registry::TestRegistry;
 
-fn fix(proxy: &FaultProxy, dir: &Path, extra: &[&str]) -> Output {
+/// `imagepin COMMAND EXTRA… --mirror docker.io=MIRROR` in `dir`.
+fn imagepin(command: &str, mirror: &str, dir: &Path, extra: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_imagepin"))
-        .arg("fix")
+        .arg(command)
         .args(extra)
-        .args(["--mirror", &format!("docker.io={}", proxy.url())])
+        .args(["--mirror", &format!("docker.io={mirror}")])
         .current_dir(dir)
         .output()
         .expect("run imagepin")
+}
+
+fn fix(proxy: &FaultProxy, dir: &Path, extra: &[&str]) -> Output {
+    imagepin("fix", &proxy.url(), dir, extra)
 }
 
 fn stderr(o: &Output) -> String {
@@ -327,13 +332,7 @@ fn verify_says_when_a_tag_could_not_be_asked() {
     .expect("write");
     let verify = |extra: &[&str]| {
         let proxy = c.proxy(vec![(Fault::Canned(404, String::new(), Vec::new()), 1)]);
-        Command::new(env!("CARGO_BIN_EXE_imagepin"))
-            .arg("verify")
-            .args(extra)
-            .args(["--mirror", &format!("docker.io={}", proxy.url())])
-            .current_dir(c.tree.path())
-            .output()
-            .expect("run imagepin")
+        imagepin("verify", &proxy.url(), c.tree.path(), extra)
     };
     let o = verify(&[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -367,15 +366,8 @@ fn verify_tells_a_missing_repository_from_a_dangling_pin() {
         format!("FROM nginx:1.25@{}\n", c.digest),
     )
     .expect("write");
-    let o = Command::new(env!("CARGO_BIN_EXE_imagepin"))
-        .arg("verify")
-        .args([
-            "--mirror",
-            &format!("docker.io=http://{}/no-such-path", c._reg.host()),
-        ])
-        .current_dir(c.tree.path())
-        .output()
-        .expect("run imagepin");
+    let mirror = format!("http://{}/no-such-path", c._reg.host());
+    let o = imagepin("verify", &mirror, c.tree.path(), &[]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(1), "{out}{}", stderr(&o));
     assert!(
