@@ -372,5 +372,10 @@ fn defaults_are_pinned_where_whole_and_reported_mutable_where_partial() {
     ] {
         assert!(text.contains(line), "{line}\n{text}");
     }
-    assert_eq!(text.matches("pinned    ").count(), 3, "{text}");
+    // compose's and the Dockerfile's whole defaults, the dependency proxy's image.
+    assert_eq!(text.matches("pinned    ").count(), 4, "{text}");
+    assert!(
+        text.contains("Dockerfile:6:21: pinned    golang:1.22@"),
+        "{text}"
+    );
 }

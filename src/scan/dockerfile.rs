@@ -440,6 +440,23 @@ impl Scanner<'_> {
                 continue;
             }
             let Some(span) = u.span.clone() else { continue };
+            // `FROM ${BASE:-nginx:1.25}` with no default for BASE in scope: the whole
+            // reference is one default, and every build without BASE pulls it, so the
+            // digest goes inside it, as for compose.
+            let unset = u.args.iter().all(|&d| self.decls[d].value.is_none());
+            if unset
+                && let Some(written) = self.b.get(span.clone())
+                && let Ok(written) = std::str::from_utf8(written)
+                && written == u.text
+                && let Some(default) = variables::sole_default(written, Dialect::Dockerfile)
+            {
+                self.out.push(DockerfileRef {
+                    span: span.start + default.start..span.start + default.end,
+                    site: u.site,
+                    expanded: None,
+                });
+                continue;
+            }
             let expanded = match &u.expansion {
                 Ok(x) if !x.is_empty() => Some((x.clone(), self.why_not_pinnable(&u, x))),
                 _ => None,
@@ -494,7 +511,7 @@ impl Scanner<'_> {
                 name = decl.name
             ),
             _ if defaults.is_empty() => format!(
-                "{made_of}; a default written inside `${{…:-…}}` in the instruction is not pinned there: put the whole reference in one ARG (`ARG IMAGE={expanded}`, then `${{IMAGE}}`) to make it pinnable"
+                "{made_of}; each default is only part of the reference, so none can hold the digest: write the whole reference as one default (`${{IMAGE:-{expanded}}}`) or one ARG (`ARG IMAGE={expanded}`, then `${{IMAGE}}`) to make it pinnable"
             ),
             _ => format!(
                 "{made_of}; a default cannot be pinned where it is only part of the reference: put the whole reference in one ARG (`ARG IMAGE={expanded}`, then `${{IMAGE}}`) to make it pinnable"
@@ -1018,7 +1035,9 @@ mod tests {
             vec![
                 ("golang:${GO_VERSION}", Site::From),
                 ("${PREFIX}golang:1.22", Site::From),
-                ("${BASE:-alpine}", Site::From),
+                // The stage's ARG BASE is not seen by the next FROM: its default is the
+                // reference, pinned where written.
+                ("alpine", Site::From),
             ]
         );
     }
@@ -1141,10 +1160,31 @@ mod tests {
             "{n:?}"
         );
         assert!(n[0].contains("`ARG IMG=python:3.12`"), "{n:?}");
-        let n = notes("FROM ${X:-busybox:1.36}\n");
-        assert!(n[0].contains("a default written inside `${…:-…}`"), "{n:?}");
+        let n = notes("FROM ${D:-node}:${V:-20}\n");
+        assert!(
+            n[0].contains("each default is only part of the reference"),
+            "{n:?}"
+        );
+        assert!(n[0].contains("`${IMAGE:-node:20}`"), "{n:?}");
         let n = notes("ARG V=20\nFROM node:${V}-alpine\n");
         assert!(n[0].contains("only part of the reference"), "{n:?}");
+    }
+
+    /// Issue 12.3: where the whole reference is one default and no ARG in scope gives
+    /// the variable a value, every build without it pulls the default: pinned inside.
+    #[test]
+    fn a_whole_default_is_pinned_inside() {
+        let src = "ARG G=redis:7\nFROM ${X:-busybox:1.36}\nARG B\nFROM ${B:-nginx:1.25} AS b\n\
+                   FROM ${G:-alpine:3.19} AS c\nCOPY --from=\"${T:-golang:1.22}\" / /\n";
+        assert_eq!(
+            reported(src),
+            vec![
+                ("busybox:1.36", Site::From, None),
+                ("nginx:1.25", Site::From, None),
+                ("${G:-alpine:3.19}", Site::From, Some("redis:7".into())),
+                ("golang:1.22", Site::CopyFrom, None),
+            ]
+        );
     }
 
     #[test]
