@@ -4,12 +4,16 @@
 //! share what they have in common (a tag's `HEAD`, an index, an image config).
 //!
 //! - `verify`: one `HEAD` of the tag answers both questions when the tag still points
-//!   at the pin. Otherwise, when the tag is an index, its body shows whether a platform
-//!   pin is still in it; only then is the pinned digest itself asked for.
+//!   at the pin. Otherwise a `HEAD` of the pin says whether it exists and what it is;
+//!   only for a platform pin is the tag's index fetched, to see whether it still lists
+//!   the pin.
 //! - `update`: the tag's `HEAD`; where it moved, a `HEAD` of the old pin tells an index
 //!   pin (which follows the tag: no `GET`, which Docker Hub counts as a pull) from a
 //!   platform pin, which stays while the tag's new index lists it; otherwise its
 //!   platform comes from its image config and is looked for in the tag's new answer.
+//! - With `--platform` (`verify`, `update`), the pins are taken to be platform pins:
+//!   the tag's manifest is fetched at once, and one `GET` answers for a pin its index
+//!   lists.
 //! - `fix --platform`: one `GET` of the tag; an index names the platform's manifest,
 //!   a single manifest's image config must be of that platform.
 
@@ -100,6 +104,15 @@ async fn exists(cx: &Lookup, repository: &str, digest: &str) -> Result<bool, Reg
     }
 }
 
+/// Whether `manifest` is an index that lists `digest`.
+fn lists(cx: &Lookup, manifest: &Manifest, digest: &str) -> Result<bool, RegistryError> {
+    if !platform::is_index(manifest.head.media_type.as_deref()) {
+        return Ok(false);
+    }
+    let entries = platform::index_entries(&manifest.body).map_err(|m| protocol(cx, m))?;
+    Ok(entries.iter().any(|e| e.digest == digest))
+}
+
 /// `verify`: does the pinned digest exist, and does its tag still point to it? One
 /// `HEAD` of the tag answers while it points at the pin; otherwise a `HEAD` of the pin
 /// says what it is (a drifted index pin costs no `GET`), and only a platform pin has
@@ -122,16 +135,11 @@ pub async fn verify(
     if platform.is_some() {
         let tag_error = match cx.client.manifest(ep, repository, &tag.reference).await {
             Ok(m) if m.head.digest == pin.digest => return Ok(PinState::Current),
-            Ok(m) if platform::is_index(m.head.media_type.as_deref()) => {
-                match platform::index_entries(&m.body) {
-                    Ok(entries) if entries.iter().any(|(d, _)| *d == pin.digest) => {
-                        return Ok(PinState::Current);
-                    }
-                    Ok(_) => Ok(m.head.clone()),
-                    Err(message) => Err(protocol(&cx, message)),
-                }
-            }
-            Ok(m) => Ok(m.head.clone()),
+            Ok(m) => match lists(&cx, &m, &pin.digest) {
+                Ok(true) => return Ok(PinState::Current),
+                Ok(false) => Ok(m.head.clone()),
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         };
         return settle(&cx, &pin, tag_error).await;
@@ -148,14 +156,10 @@ pub async fn verify(
             // while its tag's index lists it.
             match cx.client.head_manifest(ep, repository, &pin.digest).await {
                 Ok(old) if !platform::is_index(old.media_type.as_deref()) => {
-                    match cx.client.manifest(ep, repository, &now.digest).await {
-                        Ok(index) => match platform::index_entries(&index.body) {
-                            Ok(entries) if entries.iter().any(|(d, _)| *d == pin.digest) => {
-                                return Ok(PinState::Current);
-                            }
-                            Ok(_) => Ok(now),
-                            Err(message) => Err(protocol(&cx, message)),
-                        },
+                    let index = cx.client.manifest(ep, repository, &now.digest).await;
+                    match index.and_then(|index| lists(&cx, &index, &pin.digest)) {
+                        Ok(true) => return Ok(PinState::Current),
+                        Ok(false) => Ok(now),
                         Err(e) => Err(e),
                     }
                 }
@@ -286,22 +290,10 @@ async fn what_was_pinned_in(
     pin: &Pin,
     tagged: &Manifest,
 ) -> Result<Pinned, RegistryError> {
-    if platform::is_index(tagged.head.media_type.as_deref()) {
-        let entries = platform::index_entries(&tagged.body).map_err(|m| protocol(cx, m))?;
-        if entries.iter().any(|(d, _)| *d == pin.digest) {
-            return Ok(Pinned::StillListed);
-        }
+    if lists(cx, tagged, &pin.digest)? {
+        return Ok(Pinned::StillListed);
     }
-    let old = cx
-        .client
-        .manifest(&cx.endpoint, &pin.repository, &pin.digest)
-        .await?;
-    if platform::is_index(old.head.media_type.as_deref()) {
-        return Ok(Pinned::Index);
-    }
-    manifest_platform(cx, &pin.repository, &old)
-        .await
-        .map(Pinned::Platform)
+    pinned_by_manifest(cx, pin).await
 }
 
 /// What an old pin whose tag now points elsewhere is.
@@ -330,12 +322,20 @@ async fn what_was_pinned(cx: &Lookup, pin: &Pin, new: &Resolved) -> Result<Pinne
             return Ok(Pinned::Index);
         }
         let index = cx.client.manifest(ep, &pin.repository, &new.digest).await?;
-        let entries = platform::index_entries(&index.body).map_err(|m| protocol(cx, m))?;
-        if entries.iter().any(|(d, _)| *d == pin.digest) {
+        if lists(cx, &index, &pin.digest)? {
             return Ok(Pinned::StillListed);
         }
     }
-    let old = cx.client.manifest(ep, &pin.repository, &pin.digest).await?;
+    pinned_by_manifest(cx, pin).await
+}
+
+/// What an old pin is by its own manifest (a `GET`): an index, or one platform's
+/// image, whose image config says which.
+async fn pinned_by_manifest(cx: &Lookup, pin: &Pin) -> Result<Pinned, RegistryError> {
+    let old = cx
+        .client
+        .manifest(&cx.endpoint, &pin.repository, &pin.digest)
+        .await?;
     if platform::is_index(old.head.media_type.as_deref()) {
         return Ok(Pinned::Index);
     }
@@ -398,13 +398,13 @@ async fn choose(
     };
     if platform::is_index(manifest.head.media_type.as_deref()) {
         let entries = platform::index_entries(&manifest.body).map_err(|m| protocol(cx, m))?;
-        if let Some((digest, _)) = entries.iter().find(|(_, p)| wanted.matches(p)) {
+        if let Some(entry) = entries.iter().find(|e| wanted.matches(&e.platform)) {
             return Ok(Resolved {
-                digest: digest.clone(),
-                media_type: platform::entry_media_type(&manifest.body, digest),
+                digest: entry.digest.clone(),
+                media_type: entry.media_type.clone(),
             });
         }
-        let has: Vec<String> = entries.iter().map(|(_, p)| p.to_string()).collect();
+        let has: Vec<String> = entries.iter().map(|e| e.platform.to_string()).collect();
         let has = if has.is_empty() {
             "its index lists no platforms".to_string()
         } else {

@@ -101,35 +101,31 @@ impl From<PlatformJson> for Platform {
     }
 }
 
-/// Every (digest, platform) entry of an index body. Attestation entries (platform
+/// One entry of an index: the manifest of one platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexEntry {
+    pub digest: String,
+    pub media_type: Option<String>,
+    pub platform: Platform,
+}
+
+/// Every entry of an index body that names a platform. Attestation entries (platform
 /// `unknown/unknown`) are skipped.
-pub fn index_entries(body: &[u8]) -> Result<Vec<(String, Platform)>, String> {
+pub fn index_entries(body: &[u8]) -> Result<Vec<IndexEntry>, String> {
     let index: IndexJson =
         serde_json::from_slice(body).map_err(|e| format!("malformed index: {e}"))?;
     Ok(index
         .manifests
         .into_iter()
-        .filter_map(|e| Some((e.digest, Platform::from(e.platform?))))
-        .filter(|(_, p)| p.os != "unknown")
+        .filter_map(|e| {
+            Some(IndexEntry {
+                digest: e.digest,
+                media_type: e.media_type,
+                platform: Platform::from(e.platform?),
+            })
+        })
+        .filter(|e| e.platform.os != "unknown")
         .collect())
-}
-
-/// The media type an index body gives for its entry `digest`.
-pub fn entry_media_type(body: &[u8], digest: &str) -> Option<String> {
-    let index: IndexJson = serde_json::from_slice(body).ok()?;
-    index
-        .manifests
-        .into_iter()
-        .find(|e| e.digest == digest)
-        .and_then(|e| e.media_type)
-}
-
-/// The digest of the entry for `platform` in an index body.
-pub fn pick(body: &[u8], platform: &Platform) -> Result<Option<String>, String> {
-    Ok(index_entries(body)?
-        .into_iter()
-        .find(|(_, p)| platform.matches(p))
-        .map(|(d, _)| d))
 }
 
 #[derive(Debug, Deserialize)]
@@ -161,6 +157,14 @@ pub fn config_platform(body: &[u8]) -> Result<Platform, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The digest of the entry for `platform` in an index body.
+    fn pick(body: &[u8], platform: &Platform) -> Result<Option<String>, String> {
+        Ok(index_entries(body)?
+            .into_iter()
+            .find(|e| platform.matches(&e.platform))
+            .map(|e| e.digest))
+    }
 
     #[test]
     fn parse_and_pick() {
