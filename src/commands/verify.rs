@@ -59,26 +59,27 @@ pub fn run(
         )),
     };
 
+    // Where a pin was asked about: its registry, or the mirror standing in for it.
+    let asked = |pin: &Pin| {
+        session.as_ref().map_or_else(
+            || pin.registry.clone(),
+            |s| s.resolver.endpoint(&pin.registry).asked(),
+        )
+    };
     let mut rows = Vec::new();
     for (f, pin) in &pinned {
         let row = match states.get(pin) {
             Some(Ok(PinState::Dangling)) => Row::new(f, Action::Dangling).with_message(format!(
                 "{} does not exist in {}: garbage-collected or deleted upstream, or the digest was edited by hand",
                 short_digest(&pin.digest),
-                session.as_ref().map_or_else(
-                    || pin.registry.clone(),
-                    |s| s.resolver.endpoint(&pin.registry).asked()
-                )
+                asked(pin)
             )),
             Some(Ok(PinState::TagGone)) => {
                 Row::new(f, Action::Dangling).with_message(format!(
                     "neither {} nor its tag {} exists in {}: the tag was deleted too, or the repository name (or the mirror's path) is wrong; there is no tag for `imagepin update` to follow",
                     short_digest(&pin.digest),
                     pin.tag.as_deref().unwrap_or(""),
-                    session.as_ref().map_or_else(
-                        || pin.registry.clone(),
-                        |s| s.resolver.endpoint(&pin.registry).asked()
-                    )
+                    asked(pin)
                 ))
             }
             Some(Err(e)) => Row::new(f, Action::Failed).with_message(e.to_string()),
