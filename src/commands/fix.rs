@@ -109,7 +109,7 @@ pub fn run(
     let (mode, platform) = (opts.mode, opts.platform);
     let scan = input.scan(scan_settings, &|fs| fs.iter().any(|f| f.status.needs_pin()));
     let unread = input.report_skipped(&scan, opts.strict);
-    super::warn_unused_mirrors(settings, &scan);
+    super::warn_unused_routing(settings, &scan);
 
     // Each file's lookups, and all of them in file order (each once): with pipelined
     // writes, early files finish early.

@@ -19,6 +19,7 @@ use std::sync::atomic::Ordering;
 use crate::config::{RegistrySettings, ScanSettings};
 use crate::error::RunError;
 use crate::finding::{Finding, Skipped};
+use crate::registry::Endpoint;
 use crate::registry::endpoint::canonical_registry;
 use crate::registry::{Client, Resolver};
 use crate::report::{self, Action, Row};
@@ -86,7 +87,7 @@ impl Input {
 /// (`dockerhub=` for `docker.io=`), whose images then go to the registry itself: say
 /// so. The same for a `registries:` host that no reference or mirror is on
 /// (`127.0.0.1:5000` for references on `localhost:5000`).
-pub fn warn_unused_mirrors(settings: &RegistrySettings, scan: &Scan) {
+pub fn warn_unused_routing(settings: &RegistrySettings, scan: &Scan) {
     let named: BTreeSet<String> = scan
         .files
         .iter()
@@ -118,17 +119,13 @@ pub fn warn_unused_mirrors(settings: &RegistrySettings, scan: &Scan) {
         ));
     }
     // A `registries:` entry applies to a registry the references name, or to the host
-    // of a mirror that stands in for one.
+    // they are asked at (a mirror's), as the client looks it up.
     let hosts: BTreeSet<String> = named
         .iter()
-        .map(|r| match settings.routing.get(r) {
-            Some(url) => canonical_registry(&match url.port() {
-                Some(port) => format!("{}:{port}", url.host_str().unwrap_or("")),
-                None => url.host_str().unwrap_or("").to_string(),
-            }),
-            None => r.clone(),
+        .flat_map(|r| {
+            let asked_at = Endpoint::for_registry(r, &settings.routing).credential_host();
+            [r.clone(), canonical_registry(&asked_at)]
         })
-        .chain(named.iter().cloned())
         .collect();
     for host in &settings.config_registries {
         if !hosts.contains(host) {

@@ -87,7 +87,7 @@ pub fn run(
         fs.iter().any(|f| followed(f).is_some())
     });
     let unread = input.report_skipped(&scan, strict);
-    super::warn_unused_mirrors(settings, &scan);
+    super::warn_unused_routing(settings, &scan);
     let findings = || scan.files.iter().flat_map(|f| f.findings.iter());
     let pins: Vec<Pin> = findings().filter_map(followed).collect();
 

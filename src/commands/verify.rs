@@ -39,7 +39,7 @@ pub fn run(
 ) -> Result<Outcome, RunError> {
     let scan = input.scan(scan_settings, &|_| false);
     let unread = input.report_skipped(&scan, strict);
-    super::warn_unused_mirrors(settings, &scan);
+    super::warn_unused_routing(settings, &scan);
     let pinned: Vec<(&Finding, Pin)> = scan
         .files
         .iter()
