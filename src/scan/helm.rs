@@ -111,38 +111,15 @@ fn split_image(node: Node<'_>, src: &str, format: Format) -> Option<Candidate> {
         None => repository.to_string(),
     };
     // Some charts call the tag `version`.
-    let tag_key = ["tag", "version"]
+    let tag_field = ["tag", "version"]
         .into_iter()
-        .find(|k| text_of(k).is_some());
-    let tag = tag_key.and_then(text_of);
+        .find_map(|key| text_of(key).map(|tag| (key, tag)));
+    let tag = tag_field.map(|(_, tag)| tag);
     let digest = text_of("digest");
     let text = assemble(&name, tag, digest);
-    let fields: Vec<_> = pairs(node, src).collect();
-    // A tag YAML reads as a number is rendered by Helm as Go prints a float64.
-    let renamed = tag_key.zip(tag).and_then(|(key, tag)| {
-        let value = get(node, src, key)?;
-        let rendered = matches!(value.kind(), Kind::Plain { string: false })
-            .then(|| helm_renders_number(tag))??;
-        (rendered != tag).then(|| {
-            DigestField::Missing(format!(
-                "`{key}: {tag}` is a number in YAML, which Helm renders as `{rendered}`: quote it (`{key}: \"{tag}\"`) so that the tag pinned is the tag deployed"
-            ))
-        })
-    });
-    let pin = match fields.iter().find(|(k, _, _)| *k == "digest") {
-        _ if renamed.is_some() => renamed.expect("checked"),
-        Some((_, _, Some(value))) => match value_span(*value) {
-            Some(span) => DigestField::Value(span),
-            None => DigestField::Missing("the `digest` field is not a plain value".into()),
-        },
-        Some((_, pair, None)) => DigestField::Insert {
-            at: pair.end_byte(),
-            before: " ".into(),
-            after: String::new(),
-        },
-        None => DigestField::Missing(
-            "these values have no `digest` field; add `digest: \"\"` if the chart reads one (imagepin does not invent keys)".into(),
-        ),
+    let pin = match tag_field.and_then(|(key, tag)| misread_tag(node, src, key, tag)) {
+        Some(why) => DigestField::Missing(why),
+        None => digest_field(node, src),
     };
     let status = (tag.is_none() && digest.is_none()).then(|| {
         (
@@ -157,6 +134,41 @@ fn split_image(node: Node<'_>, src: &str, format: Format) -> Option<Candidate> {
         pin: PinSite::Field(pin),
         status,
     })
+}
+
+/// Why a tag YAML reads as a number cannot be pinned: Helm renders it as Go prints a
+/// float64, and where that is not the tag written (`tag: 1.10` deploys `:1.1`), the
+/// digest of the tag written would not be the image deployed.
+fn misread_tag(node: Node<'_>, src: &str, key: &str, tag: &str) -> Option<String> {
+    let value = get(node, src, key)?;
+    if !matches!(value.kind(), Kind::Plain { string: false }) {
+        return None;
+    }
+    let rendered = helm_renders_number(tag)?;
+    (rendered != tag).then(|| {
+        format!(
+            "`{key}: {tag}` is a number in YAML, which Helm renders as `{rendered}`: quote it (`{key}: \"{tag}\"`) so that the tag pinned is the tag deployed"
+        )
+    })
+}
+
+/// Where the digest of split image fields goes: the `digest` field's value, or after
+/// its key when it has none; never a field imagepin would have to invent.
+fn digest_field(node: Node<'_>, src: &str) -> DigestField {
+    match pairs(node, src).find(|(k, _, _)| *k == "digest") {
+        Some((_, _, Some(value))) => match value_span(value) {
+            Some(span) => DigestField::Value(span),
+            None => DigestField::Missing("the `digest` field is not a plain value".into()),
+        },
+        Some((_, pair, None)) => DigestField::Insert {
+            at: pair.end_byte(),
+            before: " ".into(),
+            after: String::new(),
+        },
+        None => DigestField::Missing(
+            "these values have no `digest` field; add `digest: \"\"` if the chart reads one (imagepin does not invent keys)".into(),
+        ),
+    }
 }
 
 /// The text Helm renders for a plain scalar YAML reads as a number: Helm's values
