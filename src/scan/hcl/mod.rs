@@ -118,14 +118,20 @@ struct Site<'a> {
     local: Option<&'static str>,
 }
 
+impl<'a> Site<'a> {
+    /// An image written as is: no scheme, no transport.
+    fn plain(expr: &'a Expr) -> Self {
+        Site {
+            expr,
+            scheme: "",
+            local: None,
+        }
+    }
+}
+
 /// The image sites of one file.
 fn sites<'a>(body: &'a Body, dialect: HclDialect) -> Vec<Site<'a>> {
     let mut out = Vec::new();
-    let site = |expr| Site {
-        expr,
-        scheme: "",
-        local: None,
-    };
     match dialect {
         HclDialect::Terraform => {
             for r in body.blocks("resource") {
@@ -137,10 +143,15 @@ fn sites<'a>(body: &'a Body, dialect: HclDialect) -> Vec<Site<'a>> {
                 } else if kind.starts_with("google_cloud_run_") {
                     r.body.nested("containers", &mut found);
                 }
-                out.extend(found.iter().filter_map(|b| b.body.attr("image")).map(site));
+                out.extend(
+                    found
+                        .iter()
+                        .filter_map(|b| b.body.attr("image"))
+                        .map(Site::plain),
+                );
                 match kind {
-                    "docker_image" => out.extend(r.body.attr("name").map(site)),
-                    "docker_container" => out.extend(r.body.attr("image").map(site)),
+                    "docker_image" => out.extend(r.body.attr("name").map(Site::plain)),
+                    "docker_container" => out.extend(r.body.attr("image").map(Site::plain)),
                     "aws_ecs_task_definition" => {
                         if let Some(Expr::Call { name, args, .. }) =
                             r.body.attr("container_definitions")
@@ -170,7 +181,7 @@ fn sites<'a>(body: &'a Body, dialect: HclDialect) -> Vec<Site<'a>> {
                             if podman {
                                 podman_site(expr)
                             } else {
-                                site(expr)
+                                Site::plain(expr)
                             }
                         }));
                     }
@@ -249,13 +260,12 @@ fn is_kubernetes_workload(kind: &str) -> bool {
 fn ecs_images<'a>(arg: &'a Expr, out: &mut Vec<Site<'a>>) {
     match arg {
         Expr::Array(items) => items.iter().for_each(|i| ecs_images(i, out)),
-        Expr::Object(fields) => out.extend(fields.iter().filter(|(k, _)| k == "image").map(
-            |(_, expr)| Site {
-                expr,
-                scheme: "",
-                local: None,
-            },
-        )),
+        Expr::Object(fields) => out.extend(
+            fields
+                .iter()
+                .filter(|(k, _)| k == "image")
+                .map(|(_, expr)| Site::plain(expr)),
+        ),
         _ => {}
     }
 }
