@@ -264,16 +264,25 @@ impl std::fmt::Display for Counted {
     }
 }
 
+/// One imagepin run: its wall time, its own CPU time (user + system: what the
+/// loopback registry and proxy spend on the same two cores is not in it), what the
+/// proxy saw, and its exit code.
+struct Run {
+    wall: Duration,
+    cpu: Option<Duration>,
+    counted: Counted,
+    code: Option<i32>,
+}
+
 /// Run imagepin in `dir` with Docker Hub behind `proxy` (fresh: it counts this run's
-/// requests); its wall time, what the proxy saw, and its exit code.
-fn timed_run(
-    proxy: &FaultProxy,
-    dir: &Path,
-    args: &[&str],
-    env: &[(&str, &Path)],
-) -> (Duration, Counted, Option<i32>) {
-    let mut cmd = Command::new(bin());
-    cmd.args(args)
+/// requests), under `/usr/bin/time` for its CPU time.
+fn timed_run(proxy: &FaultProxy, dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Run {
+    let times = tempfile::NamedTempFile::new().expect("temp file");
+    let mut cmd = Command::new("/usr/bin/time");
+    cmd.args(["-f", "%U %S", "-o"])
+        .arg(times.path())
+        .arg(bin())
+        .args(args)
         .args(["-q", "--mirror", &format!("docker.io={}", proxy.url())])
         .args(concurrency())
         .current_dir(dir);
@@ -281,23 +290,36 @@ fn timed_run(
         cmd.env(k, v);
     }
     let started = Instant::now();
-    let out = cmd.output().expect("run imagepin");
+    let out = cmd.output().expect("run imagepin under /usr/bin/time");
     let wall = started.elapsed();
-    (wall, Counted::of(proxy), out.status.code())
+    let cpu = std::fs::read_to_string(times.path()).ok().and_then(|t| {
+        let secs: Option<Vec<f64>> = t
+            .lines()
+            .last()?
+            .split(' ')
+            .map(|f| f.parse().ok())
+            .collect();
+        Some(Duration::from_secs_f64(secs?.iter().sum()))
+    });
+    Run {
+        wall,
+        cpu,
+        counted: Counted::of(proxy),
+        code: out.status.code(),
+    }
 }
 
-/// One timed run: its wall time, as a multiple of `base`, exit code and requests.
-fn print_run(
-    name: &str,
-    (wall, counted, code): &(Duration, Counted, Option<i32>),
-    base: Duration,
-    extra: &str,
-) {
+/// One timed run: its wall time, as a multiple of `base`, imagepin's CPU time, exit
+/// code and requests.
+fn print_run(name: &str, run: &Run, base: Duration, extra: &str) {
     println!(
-        "{name:<34} {:>7.3} s  x{:<5.2} exit {}  {counted}{extra}",
-        wall.as_secs_f64(),
-        wall.as_secs_f64() / base.as_secs_f64(),
-        code.map_or("-".into(), |c| c.to_string())
+        "{name:<44} {:>6.3} s  x{:<5.2} cpu {:>5}  exit {}  {}{extra}",
+        run.wall.as_secs_f64(),
+        run.wall.as_secs_f64() / base.as_secs_f64(),
+        run.cpu
+            .map_or("-".into(), |c| format!("{:.2}", c.as_secs_f64())),
+        run.code.map_or("-".into(), |c| c.to_string()),
+        run.counted,
     );
 }
 
@@ -391,7 +413,7 @@ fn commands(latency: Duration) {
         latency.as_millis()
     );
     for (name, run) in &rows {
-        print_run(name, run, rows[0].1.0, "");
+        print_run(name, run, rows[0].1.wall, "");
     }
     println!(
         "targets: each <= 1.5 x fix; verify <= 1.1 requests per unique pin when nothing drifted"
@@ -440,7 +462,7 @@ fn tokens(reg: &TestRegistry, tree: &Path, latency: Duration) {
         print_run(
             name,
             run,
-            rows[0].1.0,
+            rows[0].1.wall,
             &format!(", {tokens} token requests"),
         );
     }
