@@ -435,3 +435,77 @@ fn update_platform_fetches_each_tag_once_and_keeps_pins_on_their_platform() {
         ]
     );
 }
+
+/// Without `--platform`, once most of a registry's pins looked up so far (at least
+/// four) were platform pins, the lookups still to start there fetch the tag's manifest
+/// at once, as with the flag: asked one at a time, the first four platform pins cost
+/// three requests each (the tag's HEAD, the pin's HEAD, the index), every later one a
+/// single GET. The answers are the same whichever way a pin is asked.
+#[test]
+fn platform_pins_seen_make_later_lookups_fetch_the_tag_at_once() {
+    let reg = TestRegistry::start();
+    let platforms = ["linux/amd64", "linux/arm64"];
+    let mut lines = String::new();
+    for i in 0..7 {
+        let (_, children) =
+            reg.push_index(&format!("library/p{i}"), "1", &platforms, &format!("p{i}"));
+        lines.push_str(&format!("FROM p{i}:1@{} AS s{i}\n", children[i % 2]));
+    }
+    let dir = tree(&lines);
+    let count =
+        |seen: &[(String, String)], method: &str| seen.iter().filter(|(m, _)| m == method).count();
+
+    let mark = reg.mark();
+    let o = imagepin(
+        dir.path(),
+        &reg,
+        &["verify", "--strict", "--concurrency", "1"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}{}", out(&o), err(&o));
+    let seen = requests_since(&reg, mark);
+    assert_eq!(
+        (count(&seen, "HEAD"), count(&seen, "GET")),
+        (8, 7),
+        "{seen:?}"
+    );
+
+    let mark = reg.mark();
+    let o = imagepin(dir.path(), &reg, &["update", "--concurrency", "1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_eq!(dockerfile(&dir), lines, "nothing moved");
+    let seen = requests_since(&reg, mark);
+    assert_eq!(
+        (count(&seen, "HEAD"), count(&seen, "GET")),
+        (8, 7),
+        "{seen:?}"
+    );
+
+    // Add an index pin, a single-platform pin and, after the tags move, every kind must
+    // come out right whichever way it is asked: platform pins stay on their platform,
+    // the index pin follows its tag, the single-platform pin moves to the new image.
+    let (idx_old, _) = reg.push_index("library/idx", "1", &platforms, "i");
+    let single_old = reg.push_image("library/single", "1", "s");
+    let mut with_others = lines.clone();
+    with_others.push_str(&format!(
+        "FROM idx:1@{idx_old} AS i\nFROM single:1@{single_old} AS s\n"
+    ));
+    let mut expected = String::new();
+    for i in 0..7 {
+        let (_, children) = reg.push_index(
+            &format!("library/p{i}"),
+            "1",
+            &platforms,
+            &format!("p{i}-2"),
+        );
+        expected.push_str(&format!("FROM p{i}:1@{} AS s{i}\n", children[i % 2]));
+    }
+    let (idx_new, _) = reg.push_index("library/idx", "1", &platforms, "i2");
+    let single_new = reg.push_image("library/single", "1", "s2");
+    expected.push_str(&format!(
+        "FROM idx:1@{idx_new} AS i\nFROM single:1@{single_new} AS s\n"
+    ));
+    fs::write(dir.path().join("Dockerfile"), &with_others).expect("write");
+    let o = imagepin(dir.path(), &reg, &["update", "--concurrency", "1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_eq!(dockerfile(&dir), expected);
+}

@@ -97,7 +97,8 @@ pub fn run(
     let moves: HashMap<Pin, Result<Move, RegistryError>> = match &session {
         None => HashMap::new(),
         Some(s) => {
-            let follow = |cx, pin| pins::follow(cx, pin, platform.cloned());
+            let seen = pins::Seen::default();
+            let follow = |cx, pin| pins::follow(cx, pin, platform.cloned(), seen.clone());
             s.block_on(s.resolver.each(pins, follow, &mut |_, _| {}))
         }
     };

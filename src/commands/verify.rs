@@ -52,11 +52,14 @@ pub fn run(
         .transpose()?;
     let states = match &session {
         None => HashMap::new(),
-        Some(s) => s.block_on(s.resolver.each(
-            pinned.iter().map(|(_, p)| p.clone()),
-            |cx, pin| pins::verify(cx, pin, platform.cloned()),
-            &mut |_, _| {},
-        )),
+        Some(s) => {
+            let seen = pins::Seen::default();
+            s.block_on(s.resolver.each(
+                pinned.iter().map(|(_, p)| p.clone()),
+                |cx, pin| pins::verify(cx, pin, platform.cloned(), seen.clone()),
+                &mut |_, _| {},
+            ))
+        }
     };
 
     // Where a pin was asked about: its registry, or the mirror standing in for it.

@@ -13,9 +13,14 @@
 //!   platform comes from its image config and is looked for in the tag's new answer.
 //! - With `--platform` (`verify`, `update`), the pins are taken to be platform pins:
 //!   the tag's manifest is fetched at once, and one `GET` answers for a pin its index
-//!   lists.
+//!   lists. Without it, a registry's lookups are asked the same way once most of its
+//!   pins looked up so far in the run have been platform pins ([`Seen`]): only the
+//!   order of the requests follows what was seen, never an answer.
 //! - `fix --platform`: one `GET` of the tag; an index names the platform's manifest,
 //!   a single manifest's image config must be of that platform.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use super::platform::{self, Platform};
 use super::resolver::{Keyed, Lookup, Resolved, Target};
@@ -77,6 +82,45 @@ pub struct Move {
     pub warning: Option<String>,
 }
 
+/// What the pins looked up so far on each registry turned out to be, so that the
+/// lookups still to start there ask in the order that costs least for their kind: the
+/// tag's `HEAD` first (index pins, single-platform images: it alone answers), or the
+/// tag's manifest first (platform pins: their tag's index must be read anyway). Shared
+/// by one command's lookups; it changes which requests are made, never an answer.
+#[derive(Debug, Clone, Default)]
+pub struct Seen(Arc<Mutex<HashMap<String, Tally>>>);
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    /// Pins the tag's `HEAD` answered (with, when it moved, a `HEAD` of the pin).
+    by_head: usize,
+    /// Platform pins: they needed their tag's index.
+    by_index: usize,
+}
+
+/// Platform pins a registry's lookups must have met, and outnumber the others, before
+/// the ones still to start there fetch the tag's manifest at once: one or two platform
+/// pins among index pins change nothing.
+const PLATFORM_PINS_TO_SWITCH: usize = 4;
+
+impl Seen {
+    fn record(&self, registry: &str, platform_pin: bool) {
+        let mut seen = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let tally = seen.entry(registry.to_string()).or_default();
+        match platform_pin {
+            true => tally.by_index += 1,
+            false => tally.by_head += 1,
+        }
+    }
+
+    /// Whether platform pins are, so far, what this registry's pins are.
+    fn platform_pins_lead(&self, registry: &str) -> bool {
+        let seen = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        seen.get(registry)
+            .is_some_and(|t| t.by_index >= PLATFORM_PINS_TO_SWITCH && t.by_index > t.by_head)
+    }
+}
+
 fn platform_error(cx: &Lookup, message: String) -> RegistryError {
     RegistryError::Platform {
         registry: cx.endpoint.label(),
@@ -118,11 +162,12 @@ fn lists(cx: &Lookup, manifest: &Manifest, digest: &str) -> Result<bool, Registr
 /// says what it is (a drifted index pin costs no `GET`), and only a platform pin has
 /// its tag's index fetched. `platform`: the pins are that platform's (`verify
 /// --platform`), so each tag's manifest is fetched at once — one `GET` answers for a
-/// pin its index lists.
+/// pin its index lists; so too once `seen` says platform pins lead on the registry.
 pub async fn verify(
     cx: Lookup,
     pin: Pin,
     platform: Option<Platform>,
+    seen: Seen,
 ) -> Result<PinState, RegistryError> {
     let repository = &pin.repository;
     let Some(tag) = pin.tag_target() else {
@@ -132,11 +177,18 @@ pub async fn verify(
         });
     };
     let ep = &cx.endpoint;
-    if platform.is_some() {
+    let record = |platform_pin| seen.record(&pin.registry, platform_pin);
+    if platform.is_some() || seen.platform_pins_lead(&pin.registry) {
         let tag_error = match cx.client.manifest(ep, repository, &tag.reference).await {
-            Ok(m) if m.head.digest == pin.digest => return Ok(PinState::Current),
+            Ok(m) if m.head.digest == pin.digest => {
+                record(false);
+                return Ok(PinState::Current);
+            }
             Ok(m) => match lists(&cx, &m, &pin.digest) {
-                Ok(true) => return Ok(PinState::Current),
+                Ok(true) => {
+                    record(true);
+                    return Ok(PinState::Current);
+                }
                 Ok(false) => Ok(m.head.clone()),
                 Err(e) => Err(e),
             },
@@ -149,13 +201,17 @@ pub async fn verify(
         .head_manifest(ep, repository, &tag.reference)
         .await
     {
-        Ok(now) if now.digest == pin.digest => return Ok(PinState::Current),
+        Ok(now) if now.digest == pin.digest => {
+            record(false);
+            return Ok(PinState::Current);
+        }
         Ok(now) if platform::is_index(now.media_type.as_deref()) => {
             // What the pin is decides, asked with a HEAD (never a GET, which Docker Hub
             // counts as a pull): an index pin has drifted; a platform pin is current
             // while its tag's index lists it.
             match cx.client.head_manifest(ep, repository, &pin.digest).await {
                 Ok(old) if !platform::is_index(old.media_type.as_deref()) => {
+                    record(true);
                     let index = cx.client.manifest(ep, repository, &now.digest).await;
                     match index.and_then(|index| lists(&cx, &index, &pin.digest)) {
                         Ok(true) => return Ok(PinState::Current),
@@ -164,7 +220,11 @@ pub async fn verify(
                     }
                 }
                 // An index pin, or a pin that is gone (settled below).
-                Ok(_) | Err(RegistryError::NotFound { .. }) => Ok(now),
+                Ok(_) => {
+                    record(false);
+                    Ok(now)
+                }
+                Err(RegistryError::NotFound { .. }) => Ok(now),
                 Err(e) => return Err(e),
             }
         }
@@ -197,11 +257,13 @@ async fn settle(
 /// its tag; a platform pin stays on its platform (an error when the tag has no image
 /// for it any more). A pin whose digest is gone is re-pinned to what the tag points to
 /// now, or to `platform`'s manifest of it when given, with a warning: which platform
-/// a gone digest pinned cannot be learned.
+/// a gone digest pinned cannot be learned. The tag's manifest is fetched at once with
+/// `platform`, or once `seen` says platform pins lead on the registry.
 pub async fn follow(
     cx: Lookup,
     pin: Pin,
     platform: Option<Platform>,
+    seen: Seen,
 ) -> Result<Move, RegistryError> {
     let Some(tag) = pin.tag_target() else {
         return Err(protocol(
@@ -214,28 +276,31 @@ pub async fn follow(
         digest,
         warning: None,
     };
-    // With --platform the pins are taken to be that platform's: the tag's manifest is
-    // fetched at once (one GET answers for a pin its index still lists), and a moved
-    // pin's own manifest too. Without, a HEAD first answers for index pins.
-    let (new, tagged, pinned) = match &platform {
-        Some(_) => {
+    // With --platform the pins are taken to be that platform's, and without it once most
+    // of the registry's pins have been: the tag's manifest is fetched at once (one GET
+    // answers for a pin its index still lists), and a moved pin's own manifest too.
+    // Otherwise a HEAD first answers for index pins.
+    let (new, tagged, pinned) = match platform.is_some() || seen.platform_pins_lead(&pin.registry) {
+        true => {
             let tagged = cx
                 .client
                 .manifest(ep, &tag.repository, &tag.reference)
                 .await?;
             let new = tagged.head.clone();
             if new.digest == pin.digest {
+                seen.record(&pin.registry, false);
                 return Ok(moved(new.digest));
             }
             let pinned = what_was_pinned_in(&cx, &pin, &tagged).await;
             (new, Some(tagged), pinned)
         }
-        None => {
+        false => {
             let new = cx
                 .client
                 .head_manifest(ep, &tag.repository, &tag.reference)
                 .await?;
             if new.digest == pin.digest {
+                seen.record(&pin.registry, false);
                 return Ok(moved(new.digest));
             }
             let pinned = what_was_pinned(&cx, &pin, &new).await;
@@ -247,6 +312,9 @@ pub async fn follow(
         Some(m) => choose(&cx, &tag, m, wanted, following).await,
         None => platform_of(&cx, &tag, &new.digest, wanted, following).await,
     };
+    if let Ok(pinned) = &pinned {
+        seen.record(&pin.registry, !matches!(pinned, Pinned::Index));
+    }
     let wanted = match pinned {
         Ok(Pinned::Index) => return Ok(moved(new.digest)),
         Ok(Pinned::StillListed) => return Ok(moved(pin.digest)),
