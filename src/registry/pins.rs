@@ -107,9 +107,10 @@ impl Seen {
     fn record(&self, registry: &str, platform_pin: bool) {
         let mut seen = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let tally = seen.entry(registry.to_string()).or_default();
-        match platform_pin {
-            true => tally.by_index += 1,
-            false => tally.by_head += 1,
+        if platform_pin {
+            tally.by_index += 1;
+        } else {
+            tally.by_head += 1;
         }
     }
 
@@ -280,32 +281,27 @@ pub async fn follow(
     // of the registry's pins have been: the tag's manifest is fetched at once (one GET
     // answers for a pin its index still lists), and a moved pin's own manifest too.
     // Otherwise a HEAD first answers for index pins.
-    let (new, tagged, pinned) = match platform.is_some() || seen.platform_pins_lead(&pin.registry) {
-        true => {
-            let tagged = cx
-                .client
-                .manifest(ep, &tag.repository, &tag.reference)
-                .await?;
-            let new = tagged.head.clone();
-            if new.digest == pin.digest {
-                seen.record(&pin.registry, false);
-                return Ok(moved(new.digest));
-            }
-            let pinned = what_was_pinned_in(&cx, &pin, &tagged).await;
-            (new, Some(tagged), pinned)
-        }
-        false => {
-            let new = cx
-                .client
-                .head_manifest(ep, &tag.repository, &tag.reference)
-                .await?;
-            if new.digest == pin.digest {
-                seen.record(&pin.registry, false);
-                return Ok(moved(new.digest));
-            }
-            let pinned = what_was_pinned(&cx, &pin, &new).await;
-            (new, None, pinned)
-        }
+    let fetch_first = platform.is_some() || seen.platform_pins_lead(&pin.registry);
+    let (new, tagged) = if fetch_first {
+        let tagged = cx
+            .client
+            .manifest(ep, &tag.repository, &tag.reference)
+            .await?;
+        (tagged.head.clone(), Some(tagged))
+    } else {
+        let new = cx
+            .client
+            .head_manifest(ep, &tag.repository, &tag.reference)
+            .await?;
+        (new, None)
+    };
+    if new.digest == pin.digest {
+        seen.record(&pin.registry, false);
+        return Ok(moved(new.digest));
+    }
+    let pinned = match &tagged {
+        Some(tagged) => what_was_pinned_in(&cx, &pin, tagged).await,
+        None => what_was_pinned(&cx, &pin, &new).await,
     };
     // `wanted`'s manifest in what the tag points to now (fetched once).
     let pick = async |wanted: &Platform, following: bool| match &tagged {
