@@ -19,6 +19,13 @@ impl ChangedFiles {
     /// What changed since `reference` in the repositories holding `roots`. An error
     /// (no git, not a repository, an unknown ref) says which and why.
     pub fn since(reference: &str, roots: &[PathBuf]) -> Result<ChangedFiles, String> {
+        // git would read it as an option (`--output=FILE` writes a file, a filter
+        // empties the list): no ref or revision starts with `-`.
+        if reference.starts_with('-') {
+            return Err(format!(
+                "--changed-since {reference}: not a git ref (a ref never starts with `-`)"
+            ));
+        }
         let mut tops = Vec::new();
         for root in roots {
             let top = toplevel(root, reference)?;

@@ -225,3 +225,25 @@ fn an_unknown_ref_is_a_usage_error() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// A ref that starts with `-` would reach git as an option: `--diff-filter=X` empties
+/// the list (a false green), `--output=FILE` makes git write a file. Refused, nothing
+/// written.
+#[test]
+fn a_ref_that_looks_like_an_option_is_refused() {
+    let (tmp, _) = repository();
+    let written = tmp.path().join("written-by-git.txt");
+    for reference in [
+        "--diff-filter=X".to_string(),
+        format!("--output={}", written.display()),
+    ] {
+        let o = imagepin(
+            tmp.path(),
+            &["check", &format!("--changed-since={reference}")],
+        );
+        assert_eq!(o.status.code(), Some(2), "{reference}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("not a git ref"), "{err}");
+    }
+    assert!(!written.exists(), "git wrote {}", written.display());
+}
