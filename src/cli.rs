@@ -198,7 +198,7 @@ struct UpdateArgs {
     #[arg(long, conflicts_with_all = ["diff", "dry_run"])]
     commit: bool,
     /// Write the commit message to FILE instead of committing (for CI that commits).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["diff", "dry_run"])]
     message_file: Option<PathBuf>,
     /// How to print results.
     #[arg(long, value_enum, default_value_t)]

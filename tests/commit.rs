@@ -186,3 +186,22 @@ fn message_file_with_nothing_changed_is_not_written() {
         err(&o)
     );
 }
+
+/// `--dry-run` and `--diff` write nothing: `--message-file` with either is refused
+/// (exit 2), as `--commit` is, and neither the message nor the file is written.
+#[test]
+fn message_file_with_dry_run_or_diff_is_refused() {
+    let m = moved();
+    let msg = m.repo.path().join("msg.txt");
+    for preview in ["--dry-run", "--diff"] {
+        let o = m.update(
+            m.repo.path(),
+            &[preview, "--message-file", msg.to_str().expect("utf8")],
+            &GIT_IDENTITY,
+        );
+        assert_eq!(o.status.code(), Some(2), "{preview}: {}", err(&o));
+        assert!(err(&o).contains("cannot be used with"), "{}", err(&o));
+        assert!(!msg.exists(), "{preview} wrote the message");
+        assert_eq!(m.deploy(), DEPLOY.replace("OLD", &m.old));
+    }
+}
