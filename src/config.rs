@@ -35,10 +35,10 @@ pub const CONFIG_NAMES: [&str; 2] = [".imagepin.yaml", ".imagepin.yml"];
 )]
 pub struct ConfigFile {
     /// Path globs (gitignore syntax, relative to the config file) never scanned.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "exclude_patterns")]
     pub exclude: Vec<String>,
     /// Image patterns never reported or pinned (`*` matches any characters).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "ignore_patterns")]
     pub ignore: Vec<String>,
     /// Registry → mirror URL, as `--mirror` (which wins over this).
     #[serde(default)]
@@ -46,6 +46,37 @@ pub struct ConfigFile {
     /// Registry host → how to reach it (`ca`, `insecure`).
     #[serde(default)]
     pub registries: BTreeMap<String, RegistryConfig>,
+}
+
+/// A list of patterns as written: an item YAML reads as a number, a boolean or null
+/// (`ignore: [5]`, `[yes]`) is refused, not turned into text the user did not write.
+fn patterns<'de, D: serde::Deserializer<'de>>(d: D, key: &str) -> Result<Vec<String>, D::Error> {
+    use serde::de::Error;
+    use yaml_serde::Value;
+    Vec::<Value>::deserialize(d)?
+        .into_iter()
+        .map(|item| match item {
+            Value::String(s) => Ok(s),
+            Value::Number(n) => Err(D::Error::custom(format!(
+                "{key}: the pattern {n} is a number in YAML; quote it: \"{n}\""
+            ))),
+            Value::Bool(b) => Err(D::Error::custom(format!(
+                "{key}: the pattern {b} is a boolean in YAML; quote it"
+            ))),
+            Value::Null => Err(D::Error::custom(format!("{key}: an empty pattern (null)"))),
+            _ => Err(D::Error::custom(format!(
+                "{key}: a pattern must be a string"
+            ))),
+        })
+        .collect()
+}
+
+fn exclude_patterns<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    patterns(d, "exclude")
+}
+
+fn ignore_patterns<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    patterns(d, "ignore")
 }
 
 /// One entry of `registries:`.
@@ -298,6 +329,7 @@ fn read(path: &Path) -> Result<ConfigFile, String> {
     for (registry, url) in &file.mirrors {
         routing.add(registry, url).map_err(named)?;
     }
+    file.hosts(&parent_dir(path)).map_err(named)?;
     Ok(file)
 }
 
@@ -361,6 +393,40 @@ impl ConfigFile {
         })
     }
 
+    /// The `registries:` entries as per-host settings (CA paths relative to `dir`, the
+    /// config's directory), each checked: a key that is a host, not a URL; `ca` and
+    /// `insecure` not both; a CA bundle that holds certificates.
+    fn hosts(&self, dir: &Path) -> Result<Vec<(&str, HostSettings)>, String> {
+        let mut hosts = Vec::new();
+        for (host, r) in &self.registries {
+            if host.contains("://") || host.contains('/') {
+                return Err(format!(
+                    "registries.{host}: a registry is named by its host (and port), as references name it: `{}`",
+                    host.split_once("://")
+                        .map_or(host.as_str(), |(_, h)| h)
+                        .trim_end_matches('/')
+                ));
+            }
+            if r.insecure && r.ca.is_some() {
+                return Err(format!(
+                    "registries.{host}: `ca` and `insecure: true` contradict each other"
+                ));
+            }
+            let ca = r.ca.as_ref().map(|c| dir.join(c));
+            if let Some(path) = &ca {
+                check_ca_bundle(host, path)?;
+            }
+            hosts.push((
+                host.as_str(),
+                HostSettings {
+                    ca,
+                    insecure: r.insecure,
+                },
+            ));
+        }
+        Ok(hosts)
+    }
+
     /// Registry settings: config mirrors, then `--mirror` specs (which win), and the
     /// per-host settings (CA paths relative to `dir`, the config's directory).
     pub fn registry_settings(
@@ -381,31 +447,8 @@ impl ConfigFile {
                 flag_mirrors.push(canonical_registry(registry.trim()));
             }
         }
-        for (host, r) in &self.registries {
-            if host.contains("://") || host.contains('/') {
-                return Err(format!(
-                    "registries.{host}: a registry is named by its host (and port), as references name it: `{}`",
-                    host.split_once("://")
-                        .map_or(host.as_str(), |(_, h)| h)
-                        .trim_end_matches('/')
-                ));
-            }
-            if r.insecure && r.ca.is_some() {
-                return Err(format!(
-                    "registries.{host}: `ca` and `insecure: true` contradict each other"
-                ));
-            }
-            let ca = r.ca.as_ref().map(|c| dir.join(c));
-            if let Some(path) = &ca {
-                check_ca_bundle(host, path)?;
-            }
-            routing.set_host(
-                host,
-                HostSettings {
-                    ca,
-                    insecure: r.insecure,
-                },
-            );
+        for (host, settings) in self.hosts(dir)? {
+            routing.set_host(host, settings);
         }
         if !(1..=256).contains(&concurrency) {
             return Err("--concurrency must be between 1 and 256".into());

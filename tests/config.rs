@@ -180,10 +180,22 @@ fn config_messages_say_what_is_wrong() {
     assert!(!err.contains("RegistryConfig"), "{err}");
     assert!(err.contains("registries"), "{err}");
     assert!(err.contains("`ca` and/or `insecure`"), "{err}");
+
+    // A pattern YAML reads as a number or a boolean is refused, not made text.
+    for (config, says) in [
+        ("ignore: [5]\n", "ignore: the pattern 5 is a number in YAML; quote it"),
+        ("exclude: [true]\n", "exclude: the pattern true is a boolean"),
+    ] {
+        fs::write(dir.join("bad.yaml"), config).expect("write");
+        let o = check_with_config(dir, "bad.yaml");
+        assert_eq!(o.status.code(), Some(2), "{config}");
+        assert!(stderr(&o).contains(says), "{}", stderr(&o));
+    }
 }
 
-/// A value that parses but cannot be used — a mirror URL, an exclude glob — is an
-/// error naming the config file it is in, as the same message could come from a flag.
+/// A value that parses but cannot be used — a mirror URL, an exclude glob, a registry
+/// key written as a URL, a CA file that is not there — is an error naming the config
+/// file it is in, as the same message could come from a flag.
 #[test]
 fn unusable_values_name_the_config_file() {
     let t = tempfile::tempdir().expect("tempdir");
@@ -195,6 +207,18 @@ fn unusable_values_name_the_config_file() {
             "mirror for docker.io: \"127.0.0.1:5000\" needs a scheme",
         ),
         ("exclude:\n  - \"[z\"\n", "exclude pattern \"[z\""),
+        (
+            "registries:\n  \"https://x.io\":\n    insecure: true\n",
+            "registries.https://x.io: a registry is named by its host",
+        ),
+        (
+            "registries:\n  x.io:\n    ca: missing.pem\n",
+            "registries.x.io.ca: ",
+        ),
+        (
+            "registries:\n  x.io: {ca: missing.pem, insecure: true}\n",
+            "registries.x.io: `ca` and `insecure: true` contradict each other",
+        ),
     ] {
         fs::write(dir.join(".imagepin.yaml"), config).expect("write");
         let o = imagepin(dir, &["fix", "--dry-run"]);
