@@ -226,11 +226,12 @@ fn is_done(a: Action) -> bool {
     matches!(a, Action::Pinned | Action::Updated)
 }
 
-/// The changes of these rows did not happen, for `message`.
+/// The changes of these rows did not happen, for `message`: the file was not written.
 fn fail_done(rows: &mut [Row<'_>], message: &str) {
     for row in rows.iter_mut().filter(|r| is_done(r.action)) {
         row.action = Action::Failed;
         row.message = Some(message.to_string());
+        row.failure = Some(report::Problem::NotWritten);
     }
 }
 

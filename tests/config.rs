@@ -183,8 +183,14 @@ fn config_messages_say_what_is_wrong() {
 
     // A pattern YAML reads as a number or a boolean is refused, not made text.
     for (config, says) in [
-        ("ignore: [5]\n", "ignore: the pattern 5 is a number in YAML; quote it"),
-        ("exclude: [true]\n", "exclude: the pattern true is a boolean"),
+        (
+            "ignore: [5]\n",
+            "ignore: the pattern 5 is a number in YAML; quote it",
+        ),
+        (
+            "exclude: [true]\n",
+            "exclude: the pattern true is a boolean",
+        ),
     ] {
         fs::write(dir.join("bad.yaml"), config).expect("write");
         let o = check_with_config(dir, "bad.yaml");

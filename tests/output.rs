@@ -59,6 +59,28 @@ fn a_file_that_is_not_written_says_so_once() {
     let err = stderr(&o);
     assert!(err.contains("ro.yaml: not written: is read-only"), "{err}");
     assert_eq!(err.matches("not written").count(), 1, "{err}");
+
+    // The registry answered: annotations and SARIF say the write failed, under its own
+    // rule, with no advice about registries or networks.
+    let o = imagepin(
+        t.path(),
+        &["fix", "--mirror", &mirror, "--format", "github"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(
+        out.contains(
+            "title=imagepin%3A not-written::nginx:1.25: ro.yaml: not written: is read-only."
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("network"), "{out}");
+    let o = imagepin(t.path(), &["fix", "--mirror", &mirror, "--format", "sarif"]);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("sarif");
+    assert_eq!(
+        doc["runs"][0]["results"][0]["ruleId"], "not-written",
+        "{doc}"
+    );
 }
 
 /// A diff of files named by absolute or `../` paths applies with `git apply` (and

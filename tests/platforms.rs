@@ -178,6 +178,19 @@ fn update_keeps_a_platform_pin_on_its_platform_or_fails() {
         "{}",
         err(&o)
     );
+    // Annotated under the platform rule, with advice about platforms, not networks.
+    let o = imagepin(dir.path(), &reg, &["update", "--format", "github"]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    let annotation = out(&o);
+    assert!(
+        annotation.contains("title=imagepin%3A platform::"),
+        "{annotation}"
+    );
+    assert!(
+        annotation.contains("Pin a platform the image has (`--platform`)"),
+        "{annotation}"
+    );
+    assert!(!annotation.contains("network"), "{annotation}");
 
     // A single-platform arm64 image it may follow.
     let arm = reg.push_platform_image("library/nginx", "1.25", "linux/arm64", "n3");

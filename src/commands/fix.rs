@@ -291,10 +291,7 @@ fn plan_file<'a>(file: &'a ScannedFile, results: &Resolutions, stdin: bool) -> V
                     (row, None)
                 }
             },
-            Some(Err(e)) => (
-                Row::new(f, Action::Failed).with_message(e.to_string()),
-                None,
-            ),
+            Some(Err(e)) => (super::lookup_failed(f, e), None),
             None => (
                 Row::new(f, Action::Failed).with_message("not resolved"),
                 None,

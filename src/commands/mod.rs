@@ -21,8 +21,8 @@ use crate::error::RunError;
 use crate::finding::{Finding, Skipped};
 use crate::registry::Endpoint;
 use crate::registry::endpoint::canonical_registry;
-use crate::registry::{Client, Resolver};
-use crate::report::{self, Action, Row};
+use crate::registry::{Client, RegistryError, Resolver};
+use crate::report::{self, Action, Problem, Row};
 use crate::stdin::Stream;
 use crate::walk::{self, Scan};
 
@@ -79,6 +79,16 @@ impl Input {
             report::error(&s.to_string());
         }
         !skipped.is_empty()
+    }
+}
+
+/// The row of a reference whose lookup failed: the `platform` rule when the image has
+/// no manifest for the platform asked for (or pinned), else `unresolved`.
+pub fn lookup_failed<'a>(f: &'a Finding, e: &RegistryError) -> Row<'a> {
+    let row = Row::new(f, Action::Failed).with_message(e.to_string());
+    match e {
+        RegistryError::Platform { .. } => row.failed_as(Problem::Platform),
+        _ => row,
     }
 }
 

@@ -279,10 +279,7 @@ fn plan_file<'a>(
                     None,
                 ),
             },
-            Some(Err(e)) => (
-                Row::new(f, Action::Failed).with_message(e.to_string()),
-                None,
-            ),
+            Some(Err(e)) => (super::lookup_failed(f, e), None),
             None => continue,
         };
         let mut row = row;

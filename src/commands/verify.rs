@@ -78,14 +78,18 @@ pub fn run(
                 asked(pin)
             )),
             Some(Ok(PinState::TagGone)) => {
-                Row::new(f, Action::Dangling).with_message(format!(
+                let mut row = Row::new(f, Action::Dangling).with_message(format!(
                     "neither {} nor its tag {} exists in {}: the tag was deleted too, or the repository name (or the mirror's path) is wrong; there is no tag for `imagepin update` to follow",
                     short_digest(&pin.digest),
                     pin.tag.as_deref().unwrap_or(""),
                     asked(pin)
-                ))
+                ));
+                row.advice = Some(
+                    "Check the repository name (and the mirror's path); if the image was deleted, pin a tag that exists: `imagepin update` and `fix` cannot, with neither digest nor tag there.",
+                );
+                row
             }
-            Some(Err(e)) => Row::new(f, Action::Failed).with_message(e.to_string()),
+            Some(Err(e)) => super::lookup_failed(f, e),
             None => Row::new(f, Action::Failed).with_message("not looked up"),
             Some(Ok(PinState::Current | PinState::Exists)) => Row::new(f, Action::Verified),
             Some(Ok(PinState::Drifted { now })) => {
@@ -148,7 +152,7 @@ pub fn run(
         .count();
     if followable > 0 {
         report::summary(
-            "next: `imagepin update` moves dangling and drifted pins to the digest their tag points to now",
+            "next: `imagepin update` moves dangling and drifted pins to what their tag points to now (a pin of one platform to that platform's image, if the tag still has one)",
         );
     }
     let bad = dangling + failed + if strict { drifted } else { 0 };

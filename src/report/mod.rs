@@ -65,6 +65,12 @@ pub struct Row<'a> {
     pub new_reference: Option<String>,
     /// Why it failed, was skipped or drifted.
     pub message: Option<String>,
+    /// For a failed row, what failed when it was not the lookup: the file's write, or
+    /// the platform asked for (or pinned) — they get their own rule and advice.
+    pub failure: Option<Problem>,
+    /// Advice for this row where its rule's would be wrong (a dangling pin whose tag
+    /// is gone too has no tag for `update` to follow).
+    pub advice: Option<&'static str>,
 }
 
 impl<'a> Row<'a> {
@@ -76,11 +82,19 @@ impl<'a> Row<'a> {
             new_digest: None,
             new_reference: None,
             message: None,
+            failure: None,
+            advice: None,
         }
     }
 
     pub fn with_message(mut self, message: impl Into<String>) -> Row<'a> {
         self.message = Some(message.into());
+        self
+    }
+
+    /// A failed row whose cause was not the lookup (see [`Row::failure`]).
+    pub fn failed_as(mut self, problem: Problem) -> Row<'a> {
+        self.failure = Some(problem);
         self
     }
 }
@@ -95,6 +109,10 @@ pub enum Problem {
     Unresolved,
     /// From stdin: a templated reference in rendered output.
     Unrendered,
+    /// Resolved, but the file could not be written.
+    NotWritten,
+    /// The image has no manifest for the platform asked for, or pinned.
+    Platform,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,13 +122,15 @@ pub enum Level {
 }
 
 impl Problem {
-    pub const ALL: [Problem; 6] = [
+    pub const ALL: [Problem; 8] = [
         Problem::Untagged,
         Problem::Mutable,
         Problem::Drifted,
         Problem::Dangling,
         Problem::Unresolved,
         Problem::Unrendered,
+        Problem::NotWritten,
+        Problem::Platform,
     ];
 
     pub fn id(self) -> &'static str {
@@ -121,6 +141,8 @@ impl Problem {
             Problem::Dangling => "dangling",
             Problem::Unresolved => "unresolved",
             Problem::Unrendered => "unrendered",
+            Problem::NotWritten => "not-written",
+            Problem::Platform => "platform",
         }
     }
 
@@ -142,6 +164,12 @@ impl Problem {
             Problem::Unrendered => {
                 "Templated image reference in rendered output: rendering should have replaced it."
             }
+            Problem::NotWritten => {
+                "The registry answered, but the file could not be written: the reference was left as it was."
+            }
+            Problem::Platform => {
+                "The image has no manifest for the platform asked for, or no longer for the platform the pin was made for."
+            }
         }
     }
 
@@ -151,7 +179,7 @@ impl Problem {
                 "Run `imagepin fix` to pin it to the digest its tag points to now."
             }
             Problem::Drifted => {
-                "Run `imagepin update` to move the pin to the tag's current digest."
+                "Run `imagepin update` to move the pin to what its tag points to now (a pin of one platform to that platform's image, if the tag still has one)."
             }
             Problem::Dangling => {
                 "Run `imagepin update` (or `fix` after removing the digest) to pin an existing digest."
@@ -162,6 +190,12 @@ impl Problem {
             Problem::Unrendered => {
                 "Render with every value set; an image that is a runtime parameter can be skipped with `# imagepin: ignore`."
             }
+            Problem::NotWritten => {
+                "The message says why the file was left as it was (its permissions, a read-only mount, a full disk, or an edit imagepin could not prove): fix that, then run again."
+            }
+            Problem::Platform => {
+                "Pin a platform the image has (`--platform`), or its multi-arch index: remove the digest and run `imagepin fix` without `--platform`."
+            }
         }
     }
 }
@@ -170,6 +204,9 @@ impl Row<'_> {
     /// What to do about `problem` here: the rule's help, except for a reference `fix`
     /// has no place to pin (its note says how to make it pinnable).
     pub fn help(&self, problem: Problem) -> &'static str {
+        if let Some(advice) = self.advice {
+            return advice;
+        }
         let unpinnable = matches!(self.finding.pin, PinSite::Field(DigestField::Missing(_)));
         match problem {
             Problem::Untagged | Problem::Mutable if unpinnable => {
@@ -198,7 +235,7 @@ impl Row<'_> {
             Action::Failed if self.finding.status == Status::Templated => {
                 Some((Problem::Unrendered, Level::Error))
             }
-            Action::Failed => Some((Problem::Unresolved, Level::Error)),
+            Action::Failed => Some((self.failure.unwrap_or(Problem::Unresolved), Level::Error)),
             // `verify` without --strict: the digest exists, its tag could not be asked.
             Action::Verified if self.message.is_some() => {
                 Some((Problem::Unresolved, Level::Warning))
@@ -226,7 +263,9 @@ impl Row<'_> {
                 "{}: pinned digest not found in the registry{detail}",
                 f.text
             ),
-            Problem::Unresolved | Problem::Unrendered => format!("{}{detail}", f.text),
+            Problem::Unresolved | Problem::Unrendered | Problem::NotWritten | Problem::Platform => {
+                format!("{}{detail}", f.text)
+            }
         }
     }
 }
