@@ -11,12 +11,13 @@
 mod gitlab;
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use ignore::{WalkBuilder, WalkState};
 
-use crate::config::{CONFIG_NAMES, ScanSettings};
+use crate::changed::ChangedFiles;
+use crate::config::{CONFIG_NAMES, Exclude, ScanSettings};
 use crate::finding::Finding;
 use crate::finding::Skipped;
 use crate::scan::{self, FileKind};
@@ -72,10 +73,6 @@ pub fn scan_paths(
     keep_source: &(dyn Fn(&[Finding]) -> bool + Sync),
 ) -> Scan {
     let result = Mutex::new(Scan::default());
-    let mut builder = WalkBuilder::new(&roots[0]);
-    for root in &roots[1..] {
-        builder.add(root);
-    }
     // Roots as given, and where they really are (for `exclude:` globs).
     let real_roots: Vec<(PathBuf, PathBuf)> = roots
         .iter()
@@ -86,35 +83,11 @@ pub fn scan_paths(
             )
         })
         .collect();
-    let exclude = settings.exclude.clone();
-    let filter_roots = real_roots.clone();
-    let changed = settings.changed.clone();
-    builder
-        .hidden(false)
-        // Git's ignore rules apply inside a repository only, and those above its root
-        // are not read (the crate stops at the directory holding `.git`).
-        .require_git(true)
-        .add_custom_ignore_filename(".imagepinignore")
-        .filter_entry(move |e| {
-            if e.file_name() == ".git" {
-                return false;
-            }
-            if exclude.is_none() && changed.is_none() {
-                return true;
-            }
-            let real = real_path(&filter_roots, e.path());
-            let excluded = exclude
-                .as_ref()
-                .is_some_and(|x| e.depth() > 0 && x.matches(&real));
-            let unchanged = changed.as_ref().is_some_and(|c| {
-                if e.file_type().is_some_and(|t| t.is_dir()) {
-                    e.depth() > 0 && !c.has_below(&real)
-                } else {
-                    !c.has_file(&real)
-                }
-            });
-            !excluded && !unchanged
-        });
+    let builder = walker(
+        &real_roots,
+        settings.exclude.clone(),
+        settings.changed.clone(),
+    );
     let entries: Mutex<Vec<Entry>> = Mutex::default();
     let unused_configs: Mutex<Vec<PathBuf>> = Mutex::default();
     builder.build_parallel().run(|| {
@@ -168,6 +141,47 @@ pub fn scan_paths(
         .unwrap_or_else(|p| p.into_inner());
     scan.unused_configs.sort();
     scan
+}
+
+/// A walker over `roots` (as given, and where they really are) that honours the ignore
+/// files and `exclude:`, and with `changed`, enters only what leads to a changed file.
+fn walker(
+    roots: &[(PathBuf, PathBuf)],
+    exclude: Option<Exclude>,
+    changed: Option<Arc<ChangedFiles>>,
+) -> WalkBuilder {
+    let mut builder = WalkBuilder::new(&roots[0].0);
+    for (root, _) in &roots[1..] {
+        builder.add(root);
+    }
+    let filter_roots = roots.to_vec();
+    builder
+        .hidden(false)
+        // Git's ignore rules apply inside a repository only, and those above its root
+        // are not read (the crate stops at the directory holding `.git`).
+        .require_git(true)
+        .add_custom_ignore_filename(".imagepinignore")
+        .filter_entry(move |e| {
+            if e.file_name() == ".git" {
+                return false;
+            }
+            if exclude.is_none() && changed.is_none() {
+                return true;
+            }
+            let real = real_path(&filter_roots, e.path());
+            let excluded = exclude
+                .as_ref()
+                .is_some_and(|x| e.depth() > 0 && x.matches(&real));
+            let unchanged = changed.as_ref().is_some_and(|c| {
+                if e.file_type().is_some_and(|t| t.is_dir()) {
+                    e.depth() > 0 && !c.has_below(&real)
+                } else {
+                    !c.has_file(&real)
+                }
+            });
+            !excluded && !unchanged
+        });
+    builder
 }
 
 /// Whether `path` is a config file other than the one this run found: a config applies
