@@ -283,7 +283,7 @@ fn verify_rescan(
     ignore: &ImageFilter,
 ) -> Result<(), String> {
     let path = report::display_path(&file.path);
-    let scanned = scan::scan_file(file.scan_path(), new, file.kind)
+    let scanned = scan::scan_file(file.scan_path(), new, file.kind, &file.scope)
         .map_err(|e| format!("{path}: edited text no longer parses ({e}); not written"))?;
     let skips = |s: &[Skipped]| {
         s.iter()

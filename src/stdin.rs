@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use crate::config::ScanSettings;
 use crate::finding::{Finding, Format, Skipped, Status};
 use crate::scan;
+use crate::scan::hcl::Scope;
 use crate::walk::{self, Scan, ScannedFile};
 
 /// How stdin is shown in messages when no `--stdin-filename` is given.
@@ -128,18 +129,25 @@ impl Stream {
             Some(kind) if !self.sniff => kind,
             _ => scan::sniff_kind(&source),
         };
-        let (findings, skipped) =
-            match walk::scan_text(&self.shown, &self.scanned_as, &source, kind, settings) {
-                Ok(scanned) => (scanned.findings, scanned.skipped),
-                // Kept all the same: `--keep-going` passes it on as it was.
-                Err(skipped) => (Vec::new(), vec![skipped]),
-            };
+        let (findings, skipped) = match walk::scan_text(
+            &self.shown,
+            &self.scanned_as,
+            &source,
+            kind,
+            &Scope::File,
+            settings,
+        ) {
+            Ok(scanned) => (scanned.findings, scanned.skipped),
+            // Kept all the same: `--keep-going` passes it on as it was.
+            Err(skipped) => (Vec::new(), vec![skipped]),
+        };
         Scan {
             files: vec![ScannedFile {
                 path: self.shown.clone(),
                 findings,
                 source: Some(source),
                 kind,
+                scope: Scope::File,
                 scanned_as: Some(self.scanned_as.clone()),
                 skipped: skipped.clone(),
             }],

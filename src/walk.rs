@@ -4,11 +4,13 @@
 //! files, entering only directories that hold one. Git's ignore files count as git
 //! counts them: only inside a repository, from its root down (a `.gitignore` above the
 //! repository, such as one in a home directory, never hides it). The walk first lists
-//! the files; a pre-pass then learns what one file says about others (which files
-//! GitLab CI pipelines include: [`gitlab`]); then every file is read once and scanned,
-//! in parallel. The caller receives scanned files in path order.
+//! the files; pre-passes then learn what one file says about others (which files
+//! GitLab CI pipelines include: [`gitlab`]; which other files of a Terraform module
+//! named in part hold what the named files use: [`terraform`]); then every file is
+//! read once and scanned, in parallel. The caller receives scanned files in path order.
 
 mod gitlab;
+mod terraform;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -20,6 +22,7 @@ use crate::changed::ChangedFiles;
 use crate::config::{CONFIG_NAMES, Exclude, ScanSettings};
 use crate::finding::Finding;
 use crate::finding::Skipped;
+use crate::scan::hcl::Scope;
 use crate::scan::{self, FileKind};
 
 /// One scanned file with its findings. The text is kept only when asked for
@@ -31,6 +34,8 @@ pub struct ScannedFile {
     pub source: Option<String>,
     /// How the text was read (a re-scan of edited text must read it the same way).
     pub kind: FileKind,
+    /// How much of its Terraform module it was read for (likewise).
+    pub scope: Scope,
     /// The name the text was scanned as, when it is not `path` (stdin read as if it
     /// were a file of that name): it decides the reader and the rules.
     pub scanned_as: Option<PathBuf>,
@@ -52,6 +57,7 @@ struct Entry {
     /// From its name; `None` for a file named on the command line whose name says
     /// nothing (its content decides).
     kind: Option<FileKind>,
+    scope: Scope,
 }
 
 /// What a walk produced.
@@ -122,6 +128,7 @@ pub fn scan_paths(
                 entries.push(Entry {
                     path: path.to_path_buf(),
                     kind,
+                    scope: Scope::File,
                 });
             }
             WalkState::Continue
@@ -132,6 +139,8 @@ pub fn scan_paths(
         entries = read_once(entries);
     }
     read_as_included(&mut entries, &real_roots);
+    let companions = terraform::companions(&entries, settings.exclude.as_ref());
+    entries.extend(companions);
     scan_entries(&entries, settings, keep_source, &result);
     let mut scan = result.into_inner().unwrap_or_else(|p| p.into_inner());
     scan.files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -261,7 +270,7 @@ fn scan_entries(
         for _ in 0..threads {
             scope.spawn(|| {
                 while let Some(e) = entries.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    match scan_file(&e.path, e.kind, settings, keep_source) {
+                    match scan_file(e, settings, keep_source) {
                         Ok((file, skipped)) => {
                             let mut r = lock(result);
                             r.files.extend(file);
@@ -298,11 +307,11 @@ fn push_skip(m: &Mutex<Scan>, path: PathBuf, line: Option<usize>, message: Strin
 /// Read and scan one file: the file (`None` when it has nothing to report) and the
 /// parts of it that were not read.
 fn scan_file(
-    path: &Path,
-    kind: Option<FileKind>,
+    entry: &Entry,
     settings: &ScanSettings,
     keep_source: &(dyn Fn(&[Finding]) -> bool + Sync),
 ) -> Result<(Option<ScannedFile>, Vec<Skipped>), Skipped> {
+    let Entry { path, kind, scope } = entry;
     let bytes = std::fs::read(path).map_err(|e| Skipped {
         path: path.to_path_buf(),
         line: None,
@@ -310,7 +319,8 @@ fn scan_file(
     })?;
     let source = text(path, bytes)?;
     let kind = kind.unwrap_or_else(|| scan::sniff_kind(&source));
-    let scan::Scanned { findings, skipped } = scan_text(path, path, &source, kind, settings)?;
+    let scan::Scanned { findings, skipped } =
+        scan_text(path, path, &source, kind, scope, settings)?;
     if findings.is_empty() {
         return Ok((None, skipped));
     }
@@ -320,6 +330,7 @@ fn scan_file(
         findings,
         source,
         kind,
+        scope: scope.clone(),
         scanned_as: None,
         skipped: skipped.clone(),
     };
@@ -347,20 +358,22 @@ pub fn text(path: &Path, bytes: Vec<u8>) -> Result<String, Skipped> {
     })
 }
 
-/// Scan a text read as `kind` as if it were the file `scanned_as` (its name decides the
-/// rules); findings and skips name `path`. Ignored images are left out.
+/// Scan a text read as `kind` (for `scope` of its Terraform module) as if it were the
+/// file `scanned_as` (its name decides the rules); findings and skips name `path`.
+/// Ignored images are left out.
 pub fn scan_text(
     path: &Path,
     scanned_as: &Path,
     source: &str,
     kind: FileKind,
+    scope: &Scope,
     settings: &ScanSettings,
 ) -> Result<scan::Scanned, Skipped> {
     let named = |mut s: Skipped| {
         s.path = path.to_path_buf();
         s
     };
-    let mut scanned = scan::scan_file(scanned_as, source, kind).map_err(named)?;
+    let mut scanned = scan::scan_file(scanned_as, source, kind, scope).map_err(named)?;
     scanned.findings.retain(|f| !settings.ignore.matches(f));
     if scanned_as != path {
         for f in &mut scanned.findings {

@@ -96,11 +96,17 @@ pub struct Scanned {
 /// Scan one file's text. Spans are byte offsets into `src`, which is the whole file
 /// (a UTF-8 byte-order mark included).
 pub fn scan_source(path: &Path, src: &str, kind: FileKind) -> Result<Vec<Finding>, Skipped> {
-    scan_file(path, src, kind).map(|s| s.findings)
+    scan_file(path, src, kind, &hcl::Scope::File).map(|s| s.findings)
 }
 
-/// Scan one file's text, keeping the parts that were not read (see [`Scanned`]).
-pub fn scan_file(path: &Path, src: &str, kind: FileKind) -> Result<Scanned, Skipped> {
+/// Scan one file's text, keeping the parts that were not read (see [`Scanned`]);
+/// `scope` says how much of a Terraform module it is read for.
+pub fn scan_file(
+    path: &Path,
+    src: &str,
+    kind: FileKind,
+    scope: &hcl::Scope,
+) -> Result<Scanned, Skipped> {
     let bom = if src.starts_with('\u{feff}') { 3 } else { 0 };
     let body = &src[bom..];
     let refused = |line: usize, message: String| Skipped {
@@ -140,7 +146,7 @@ pub fn scan_file(path: &Path, src: &str, kind: FileKind) -> Result<Scanned, Skip
                 FileKind::HclJson(_) => hcl::Syntax::Json,
                 _ => hcl::Syntax::Native,
             };
-            let found = hcl::scan(body, path, syntax, dialect, &mut comments);
+            let found = hcl::scan(body, path, syntax, dialect, scope, &mut comments);
             whole(found.map_err(|(l, m)| refused(l, m))?)
         }
         FileKind::Jenkinsfile => whole(jenkinsfile::scan(body, &mut comments)),

@@ -20,11 +20,15 @@
 //! whichever file of the Terraform module declares it — when every use of that
 //! variable anywhere in the module is such a whole value, the rule Dockerfile ARGs
 //! follow.
+//!
+//! A run that names only some files of a module reads the others too, for what they
+//! share with the named ones ([`Scope::Companion`]).
 
 mod json;
 mod native;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsString;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -365,6 +369,9 @@ struct Module {
     whole: HashMap<String, usize>,
     /// A sibling file could not be read: its uses are unknown.
     incomplete: bool,
+    /// For a companion: what the named files mention and declare.
+    named_mentions: HashSet<String>,
+    named_declares: HashSet<String>,
 }
 
 impl Module {
@@ -374,13 +381,23 @@ impl Module {
             mentions: HashMap::new(),
             whole: HashMap::new(),
             incomplete: false,
+            named_mentions: HashSet::new(),
+            named_declares: HashSet::new(),
         }
     }
 
-    fn add(&mut self, body: &Body, dialect: HclDialect, file: Option<&Path>) {
-        declarations(body, file, &mut self.defaults);
+    /// Add a file's declarations and uses; `named`: it is one of the files the run
+    /// named, which a companion is read for.
+    fn add(&mut self, body: &Body, dialect: HclDialect, file: Option<&Path>, named: bool) {
+        let mut declared = HashMap::new();
+        declarations(body, file, &mut declared);
         let mut all = Vec::new();
         body_mentions(body, &mut all);
+        if named {
+            self.named_declares.extend(declared.keys().cloned());
+            self.named_mentions.extend(all.iter().cloned());
+        }
+        self.defaults.extend(declared);
         for v in all {
             *self.mentions.entry(v).or_default() += 1;
         }
@@ -401,6 +418,20 @@ impl Module {
     fn lookup(&self, name: &str) -> Option<&Default> {
         self.defaults.get(name).and_then(Option::as_ref)
     }
+}
+
+/// How much of its Terraform module a file is read for. Other dialects have no
+/// modules: for them every scope reads the file alone, as `File` does.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Scope {
+    /// A file the run named or walked to: every reference in it.
+    #[default]
+    File,
+    /// A file of a module the run named only some files of (`named`: their file names,
+    /// in the same folder), read for what it shares with them: the defaults they use as
+    /// whole values (pinned here) and the uses here of the variables they declare.
+    /// Its other references are not this run's.
+    Companion { named: Vec<OsString> },
 }
 
 /// Parse failures: (1-based line, message).
@@ -428,26 +459,29 @@ impl Syntax {
     }
 }
 
-/// Scan an HCL file, collecting the span of every comment.
+/// Scan an HCL file, collecting the span of every comment; `scope` says how much of
+/// its module it is read for.
 pub fn scan(
     src: &str,
     path: &Path,
     syntax: Syntax,
     dialect: HclDialect,
+    scope: &Scope,
     comments: &mut Vec<Range<usize>>,
 ) -> Result<Vec<Candidate>, Refusal> {
     let body = syntax.read(src, dialect, comments)?;
     let mut module = Module::new();
-    module.add(&body, dialect, None);
-    if dialect == HclDialect::Terraform {
-        siblings(path, &mut module);
+    module.add(&body, dialect, None, false);
+    if dialect != HclDialect::Terraform {
+        return Ok(candidates(&body, dialect, &module, src, &Scope::File));
     }
-    Ok(candidates(&body, dialect, &module, src))
+    siblings(path, scope, &mut module);
+    Ok(candidates(&body, dialect, &module, src, scope))
 }
 
 /// The other files of a Terraform module (its folder), for variables declared in one
 /// file and used in another.
-fn siblings(path: &Path, module: &mut Module) {
+fn siblings(path: &Path, scope: &Scope, module: &mut Module) {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -457,23 +491,34 @@ fn siblings(path: &Path, module: &mut Module) {
         return;
     };
     let name = path.file_name();
+    let named = |n: Option<&std::ffi::OsStr>| match scope {
+        Scope::Companion { named } => n.is_some_and(|n| named.iter().any(|m| m == n)),
+        _ => false,
+    };
     for entry in entries.flatten() {
         let p = entry.path();
         if p.file_name() == name {
             continue;
         }
-        let syntax = match super::detect::kind_for(&p) {
-            Some(super::FileKind::Hcl(HclDialect::Terraform)) => Syntax::Native,
-            Some(super::FileKind::HclJson(HclDialect::Terraform)) => Syntax::Json,
-            _ => continue,
+        let Some(syntax) = terraform_syntax(&p) else {
+            continue;
         };
         let read = std::fs::read_to_string(&p)
             .ok()
             .and_then(|s| syntax.read(&s, HclDialect::Terraform, &mut Vec::new()).ok());
         match read {
-            Some(body) => module.add(&body, HclDialect::Terraform, Some(&p)),
+            Some(body) => module.add(&body, HclDialect::Terraform, Some(&p), named(p.file_name())),
             None => module.incomplete = true,
         }
+    }
+}
+
+/// The syntax of a file of a Terraform module, by its name; `None` for any other file.
+pub fn terraform_syntax(path: &Path) -> Option<Syntax> {
+    match super::detect::kind_for(path) {
+        Some(super::FileKind::Hcl(HclDialect::Terraform)) => Some(Syntax::Native),
+        Some(super::FileKind::HclJson(HclDialect::Terraform)) => Some(Syntax::Json),
+        _ => None,
     }
 }
 
@@ -486,14 +531,22 @@ fn format_of(dialect: HclDialect) -> Format {
 }
 
 /// The candidates of one file: its image sites, and the defaults of its variables
-/// that its module's sites use as whole values.
-fn candidates(body: &Body, dialect: HclDialect, module: &Module, src: &str) -> Vec<Candidate> {
+/// that its module's sites use as whole values — for a companion, only those it
+/// shares with the named files.
+fn candidates(
+    body: &Body,
+    dialect: HclDialect,
+    module: &Module,
+    src: &str,
+    scope: &Scope,
+) -> Vec<Candidate> {
     let format = format_of(dialect);
     let mut out = Vec::new();
     let var_ref = |v: &str| match dialect {
         HclDialect::Bake => v.to_string(),
         _ => format!("var.{v}"),
     };
+    let companion = matches!(scope, Scope::Companion { .. });
     // Defaults declared here whose every use is a whole image value.
     let mut declared = HashMap::new();
     declarations(body, None, &mut declared);
@@ -502,11 +555,19 @@ fn candidates(body: &Body, dialect: HclDialect, module: &Module, src: &str) -> V
             span: Some(span), ..
         }) = default
             && module.pinnable(name)
+            && (!companion || module.named_mentions.contains(name))
         {
             out.push(Candidate::inline(span.clone(), format));
         }
     }
     for site in sites(body, dialect) {
+        if companion {
+            let mut vars = Vec::new();
+            mentions(site.expr, &mut vars);
+            if !vars.iter().any(|v| module.named_declares.contains(v)) {
+                continue; // not what the named files share with this one
+            }
+        }
         if let Some(name) = whole_var(&site) {
             if module.pinnable(name) && module.lookup(name).is_some_and(|d| d.span.is_some()) {
                 continue; // pinned at the default
@@ -664,7 +725,8 @@ mod tests {
         } else {
             Syntax::Native
         };
-        let mut c = scan(src, &path, syntax, dialect, &mut Vec::new()).expect("parses");
+        let mut c =
+            scan(src, &path, syntax, dialect, &Scope::File, &mut Vec::new()).expect("parses");
         c.sort_by_key(|c| c.span.start);
         c.into_iter()
             .map(|c| (src[c.span].to_string(), c.text, c.status.map(|s| s.0)))
@@ -779,6 +841,7 @@ locals { image = "nope:2" }
                 &path,
                 Syntax::Native,
                 HclDialect::Terraform,
+                &Scope::File,
                 &mut Vec::new(),
             )
             .expect("parses")
@@ -798,6 +861,46 @@ locals { image = "nope:2" }
         let m = read(main, "main.tf");
         assert_eq!(m[0].text.as_deref(), Some("nginx:1.25"));
         assert!(matches!(m[0].pin, PinSite::Field(DigestField::Missing(_))));
+    }
+
+    #[test]
+    fn a_companion_holds_only_what_it_shares_with_the_files_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let vars = "variable \"web\" { default = \"nginx:1.25\" }\nvariable \"tag\" { default = \"7\" }\nresource \"docker_image\" \"x\" { name = \"alpine:3.19\" }\n";
+        let main = "resource \"docker_container\" \"w\" { image = var.web }\n";
+        let app = "resource \"docker_container\" \"r\" { image = \"redis:${var.tag}\" }\nresource \"docker_image\" \"b\" { name = \"busybox:1.36\" }\n";
+        for (name, text) in [("variables.tf", vars), ("main.tf", main), ("app.tf", app)] {
+            std::fs::write(dir.path().join(name), text).expect("write");
+        }
+        let read = |src: &str, name: &str, scope: &Scope| -> Vec<String> {
+            let path = dir.path().join(name);
+            let found = scan(
+                src,
+                &path,
+                Syntax::Native,
+                HclDialect::Terraform,
+                scope,
+                &mut Vec::new(),
+            )
+            .expect("parses");
+            found.into_iter().map(|c| src[c.span].to_string()).collect()
+        };
+        let named = |names: &[&str]| Scope::Companion {
+            named: names.iter().map(OsString::from).collect(),
+        };
+        // For main.tf: the default it uses, not the rest of variables.tf.
+        assert_eq!(
+            read(vars, "variables.tf", &named(&["main.tf"])),
+            ["nginx:1.25"]
+        );
+        assert!(read(app, "app.tf", &named(&["main.tf"])).is_empty());
+        // For variables.tf: the uses of what it declares, not the rest of app.tf; a
+        // use pinned at the default is nothing here.
+        assert_eq!(
+            read(app, "app.tf", &named(&["variables.tf"])),
+            ["redis:${var.tag}"]
+        );
+        assert!(read(main, "main.tf", &named(&["variables.tf"])).is_empty());
     }
 
     #[test]
@@ -953,6 +1056,7 @@ target "app" {
             &dir.path().join("x.tf"),
             Syntax::Native,
             HclDialect::Terraform,
+            &Scope::File,
             &mut Vec::new(),
         )
         .unwrap_err();
