@@ -134,7 +134,7 @@ impl Stream {
             &self.scanned_as,
             &source,
             kind,
-            &Scope::File,
+            &Scope::Stream,
             settings,
         ) {
             Ok(scanned) => (scanned.findings, scanned.skipped),
@@ -147,7 +147,7 @@ impl Stream {
                 findings,
                 source: Some(source),
                 kind,
-                scope: Scope::File,
+                scope: Scope::Stream,
                 scanned_as: Some(self.scanned_as.clone()),
                 skipped: skipped.clone(),
             }],

@@ -1,5 +1,5 @@
 //! A Terraform module scanned in part: files named on the command line, the files
-//! `--changed-since` picks. A variable declared
+//! `--changed-since` picks, a stream read as a file of the module. A variable declared
 //! in one file and used in another must be found as a scan of the whole module finds
 //! it — the default reported and pinned in the file that declares it, every other use
 //! reported where it is — never lost because the other file was not named.
@@ -14,6 +14,7 @@ use std::process::Output;
 use serde_json::Value;
 use support::git::git;
 use support::golden::{imagepin, stderr, stdout};
+use support::pipe::imagepin_stdin;
 use support::registry::TestRegistry;
 
 fn write(dir: &Path, name: &str, text: &str) {
@@ -156,6 +157,30 @@ fn any_files_of_a_module_named_are_checked_as_the_whole_module_checks_them() {
         let (_, got) = findings(dir, &named);
         assert_eq!(got, expected, "named: {named:?}");
     }
+}
+
+/// A stream read as a file of the module reports its use of a default declared in a
+/// file of the module, which it never writes.
+#[test]
+fn a_stream_reports_its_use_of_a_default_declared_in_the_module() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    write(
+        tmp.path(),
+        "variables.tf",
+        "variable \"img\" {\n  default = \"nginx:1.25\"\n}\n",
+    );
+    let stream = "resource \"docker_container\" \"c\" {\n  image = var.img\n}\n";
+    let o = imagepin_stdin(
+        tmp.path(),
+        &["check", "-", "--stdin-format", "terraform"],
+        stream.as_bytes(),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("<stdin>:2:11: mutable   nginx:1.25 (terraform): `var.img` with the default of var.img in variables.tf; not pinned there:"),
+        "{out}"
+    );
 }
 
 /// A repository whose first commit is the ref; `changes` are written after it.

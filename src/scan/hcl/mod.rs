@@ -22,7 +22,8 @@
 //! follow.
 //!
 //! A run that names only some files of a module reads the others too, for what they
-//! share with the named ones ([`Scope::Companion`]).
+//! share with the named ones ([`Scope::Companion`]); a stream read as a file of a
+//! module reports its uses of defaults declared in the module's files ([`Scope::Stream`]).
 
 mod json;
 mod native;
@@ -432,6 +433,10 @@ pub enum Scope {
     /// whole values (pinned here) and the uses here of the variables they declare.
     /// Its other references are not this run's.
     Companion { named: Vec<OsString> },
+    /// A stream read as a file of the module: the module's files are read, never
+    /// written, so the stream's use of a default declared in one of them is reported
+    /// at the use instead of being pinned there.
+    Stream,
 }
 
 /// Parse failures: (1-based line, message).
@@ -569,7 +574,13 @@ fn candidates(
             }
         }
         if let Some(name) = whole_var(&site) {
-            if module.pinnable(name) && module.lookup(name).is_some_and(|d| d.span.is_some()) {
+            // A stream is never written to the module's files.
+            let writable = |d: &Default| d.file.is_none() || *scope != Scope::Stream;
+            if module.pinnable(name)
+                && module
+                    .lookup(name)
+                    .is_some_and(|d| d.span.is_some() && writable(d))
+            {
                 continue; // pinned at the default
             }
             let span = site_span(&site);
@@ -585,6 +596,8 @@ fn candidates(
                             .to_string()
                     } else if d.span.is_none() {
                         "it is written with escapes".to_string()
+                    } else if module.pinnable(name) {
+                        "imagepin writes only the stream when it reads stdin, never the module's files".to_string()
                     } else {
                         format!(
                             "{} is also used elsewhere as part of a value, which a digest in its default would break",
@@ -901,6 +914,9 @@ locals { image = "nope:2" }
             ["redis:${var.tag}"]
         );
         assert!(read(main, "main.tf", &named(&["variables.tf"])).is_empty());
+        // A stream standing for main.tf reports its use: the default is not its to pin.
+        let stream = read(main, "stdin.tf", &Scope::Stream);
+        assert_eq!(stream, ["var.web"]);
     }
 
     #[test]
