@@ -20,7 +20,7 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
 use crate::changed::ChangedFiles;
-use crate::finding::Finding;
+use crate::finding::{Finding, holds_git};
 use crate::registry::endpoint::canonical_registry;
 use crate::registry::{HostSettings, Routing};
 
@@ -298,7 +298,7 @@ pub fn discover(root: &Path) -> Option<PathBuf> {
         {
             return Some(found);
         }
-        if dir.join(".git").exists() {
+        if holds_git(dir) {
             return None;
         }
     }

@@ -2,9 +2,13 @@
 //! with the exact byte span it occupies, its parsed form and what state it is in.
 //! Scanners produce findings; commands and reports only read them. A `Skipped` is
 //! the other thing a scan can produce: a file (or part of one) that was not read.
+//! Every stage names files the same two ways: as the user gave them ([`display_path`])
+//! and, for reports that place results in a repository, by their [`Place`] in the git
+//! work tree that holds them.
 
+use std::collections::HashMap;
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use serde::Serialize;
 
@@ -189,13 +193,116 @@ impl std::fmt::Display for Skipped {
 }
 
 /// A path as the user should see it: without a leading `./`. On Windows its separators
-/// are `/` too, as git writes paths and GitHub's annotations and SARIF's URIs need them,
-/// so a report names a file the same way on every platform.
+/// are `/` too, as git writes paths and GitHub's annotations need them, so a report
+/// names a file the same way on every platform.
 pub fn display_path(path: &Path) -> String {
     let s = path.to_string_lossy();
     #[cfg(windows)]
     let s = s.replace('\\', "/");
     s.strip_prefix("./").unwrap_or(&s).to_string()
+}
+
+/// How stdin is named when no `--stdin-filename` names it: a name, not a path.
+pub const STDIN: &str = "<stdin>";
+
+/// Where a file is, for reports that place results in a repository (SARIF, GitHub
+/// annotations): GitHub places them by their path from the repository's root, wherever
+/// the run started and however the path was given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// In a git work tree: its root, and the file's path from there. Both come from the
+    /// file's absolute path with `.` and `..` resolved as text (not through symbolic
+    /// links), so the path from the root has neither.
+    WorkTree { root: PathBuf, path: PathBuf },
+    /// In no work tree: its absolute path, `.` and `..` resolved the same way.
+    Outside(PathBuf),
+    /// Stdin without `--stdin-filename`: no file at all.
+    Stdin,
+    /// No path (an error the walk could not tie to a file).
+    Nowhere,
+}
+
+/// Finds the git work tree holding each file the way git does: the nearest directory
+/// above it with a `.git` — the repository's directory, or the file git writes in a
+/// linked worktree or a submodule — and remembers every directory's answer, so a
+/// thousand files in one folder cost one look upward.
+#[derive(Debug, Default)]
+pub struct WorkTrees {
+    /// A directory (absolute, lexically normal) → the root of the work tree holding it.
+    roots: HashMap<PathBuf, Option<PathBuf>>,
+}
+
+impl WorkTrees {
+    /// Where `path` (as the walk or the user named it) is.
+    pub fn place(&mut self, path: &Path) -> Place {
+        if path.as_os_str().is_empty() {
+            return Place::Nowhere;
+        }
+        if path == Path::new(STDIN) {
+            return Place::Stdin;
+        }
+        // A relative path is taken from the current directory; should that be gone, the
+        // path is used as given (and its `.git` looked for from there).
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let path = lexically_normal(&path);
+        let root = path.parent().and_then(|dir| self.root_of(dir));
+        match root {
+            Some(root) => match path.strip_prefix(&root) {
+                Ok(inside) => Place::WorkTree {
+                    path: inside.to_path_buf(),
+                    root,
+                },
+                Err(_) => Place::Outside(path),
+            },
+            None => Place::Outside(path),
+        }
+    }
+
+    fn root_of(&mut self, dir: &Path) -> Option<PathBuf> {
+        let mut asked = Vec::new();
+        let mut found = None;
+        for d in dir.ancestors() {
+            if let Some(known) = self.roots.get(d) {
+                found = known.clone();
+                break;
+            }
+            asked.push(d.to_path_buf());
+            if holds_git(d) {
+                found = Some(d.to_path_buf());
+                break;
+            }
+        }
+        for d in asked {
+            self.roots.insert(d, found.clone());
+        }
+        found
+    }
+}
+
+/// Whether `dir` is the root of a git work tree: it holds `.git`, a directory (the
+/// repository) or a file (a linked worktree's or a submodule's pointer to it).
+pub fn holds_git(dir: &Path) -> bool {
+    std::fs::metadata(dir.join(".git")).is_ok_and(|m| m.is_dir() || m.is_file())
+}
+
+/// `path` with `.` dropped and each `..` taking away the name before it, as text: never
+/// above the root, and kept at the start of a relative path.
+fn lexically_normal(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(".."),
+            },
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Decide the status of reference text as written.
@@ -249,5 +356,56 @@ mod tests {
         let (status, _, note) = classify("Nginx/Foo");
         assert_eq!(status, Status::Invalid);
         assert!(note.is_some());
+    }
+
+    #[test]
+    fn dot_and_dot_dot_resolve_as_text() {
+        let n = |p: &str| lexically_normal(Path::new(p));
+        assert_eq!(
+            n("/r/k8s/../k8s/./deploy.yaml"),
+            Path::new("/r/k8s/deploy.yaml")
+        );
+        assert_eq!(n("/../x"), Path::new("/x"));
+        assert_eq!(n("../a/../../b"), Path::new("../../b"));
+        assert_eq!(n("./a/.."), Path::new(""));
+    }
+
+    #[test]
+    fn a_file_is_placed_in_the_nearest_work_tree() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let root = std::fs::canonicalize(t.path()).expect("canonical");
+        let repo = root.join("repo");
+        let inner = repo.join("vendor/inner");
+        std::fs::create_dir_all(repo.join(".git")).expect("mkdir");
+        std::fs::create_dir_all(&inner).expect("mkdir");
+        // A submodule's (or linked worktree's) `.git` is a file.
+        std::fs::write(inner.join(".git"), "gitdir: ../../.git/modules/inner\n").expect("write");
+        assert!(holds_git(&repo) && holds_git(&inner) && !holds_git(&repo.join("vendor")));
+
+        let mut trees = WorkTrees::default();
+        assert_eq!(
+            trees.place(&repo.join("k8s/../k8s/./a.yaml")),
+            Place::WorkTree {
+                root: repo.clone(),
+                path: PathBuf::from("k8s/a.yaml")
+            }
+        );
+        assert_eq!(
+            trees.place(&inner.join("x/b.yaml")),
+            Place::WorkTree {
+                root: inner.clone(),
+                path: PathBuf::from("x/b.yaml")
+            }
+        );
+        // Asked again, from what was learned: the same answer.
+        assert_eq!(
+            trees.place(&repo.join("vendor/c.yaml")),
+            Place::WorkTree {
+                root: repo.clone(),
+                path: PathBuf::from("vendor/c.yaml")
+            }
+        );
+        assert_eq!(trees.place(Path::new("")), Place::Nowhere);
+        assert_eq!(trees.place(Path::new(STDIN)), Place::Stdin);
     }
 }

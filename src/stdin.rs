@@ -15,13 +15,10 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::config::ScanSettings;
-use crate::finding::{Finding, Format, Skipped, Status};
+use crate::finding::{Finding, Format, STDIN, Skipped, Status};
 use crate::scan;
 use crate::scan::hcl::Scope;
 use crate::walk::{self, Scan, ScannedFile};
-
-/// How stdin is shown in messages when no `--stdin-filename` is given.
-pub const SHOWN: &str = "<stdin>";
 
 /// What the stream on stdin is (`--stdin-format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -107,7 +104,7 @@ impl Stream {
                 sniff: false,
             },
             None => Stream {
-                shown: PathBuf::from(SHOWN),
+                shown: PathBuf::from(STDIN),
                 scanned_as: PathBuf::from(format.unwrap_or(StdinFormat::Yaml).file_name()),
                 sniff: format.is_none(),
             },
