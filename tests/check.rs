@@ -297,7 +297,10 @@ fn corpus_files_get_the_right_format_and_no_false_positives() {
 
 #[test]
 fn check_formats_for_machines_sarif_and_github() {
-    let dir = testdata("fix/kubernetes/input");
+    // In a work tree of its own: SARIF and annotations name files from its root.
+    let tree = support::golden::copy_tree(&testdata("fix/kubernetes/input"));
+    support::git::git(tree.path(), &["init", "-q"]);
+    let dir = tree.path().to_path_buf();
     let out = imagepin(&dir, &["check", "--format", "sarif"]);
     assert_eq!(out.status.code(), Some(1));
     let sarif = json(&out);

@@ -2,7 +2,9 @@
 //! file not written said once, diffs that `git apply` and `patch -p1` take for files
 //! outside the current directory, a hint for a loopback registry that speaks HTTPS, a
 //! broken CA file named with its host, a missing digest naming the mirror that was
-//! asked, and `--concurrency` counted per host however the host is named.
+//! asked, `--concurrency` counted per host however the host is named, and SARIF and
+//! annotations that name each file from the root of its git work tree, wherever the run
+//! starts and however the path was given.
 
 mod support;
 
@@ -10,6 +12,7 @@ use std::fs;
 use std::io::Write;
 #[cfg(unix)]
 use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -404,4 +407,237 @@ fn an_https_url_for_a_plain_http_registry_gets_a_hint_and_no_retries() {
         "{err}"
     );
     assert!(err.contains("1 ping, 0 retried)"), "{err}");
+}
+
+/// A temporary directory (by its real path) holding a git work tree `r1`, with
+/// `k8s/deploy.yaml` and `compose.yaml` in it.
+fn work_tree() -> (tempfile::TempDir, PathBuf) {
+    let t = tempfile::tempdir().expect("tempdir");
+    let root = fs::canonicalize(t.path()).expect("canonical");
+    let r1 = root.join("r1");
+    fs::create_dir_all(r1.join("k8s")).expect("mkdir");
+    support::git::git(&r1, &["init", "-q"]);
+    fs::write(r1.join("k8s/deploy.yaml"), "image: nginx:1.25\n").expect("write");
+    fs::write(
+        r1.join("compose.yaml"),
+        "services:\n  a:\n    image: redis:7\n",
+    )
+    .expect("write");
+    (t, r1)
+}
+
+/// A SARIF run in `dir`, checked against the schema and our own rules for locations.
+fn sarif(dir: &Path, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["check", "--format", "sarif"];
+    all.extend(args);
+    let o = imagepin(dir, &all);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o))
+        .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&o), stderr(&o)));
+    support::sarif::assert_valid(&doc);
+    doc
+}
+
+/// The run's stdout starts with `prefix`.
+#[track_caller]
+fn assert_starts(o: &std::process::Output, prefix: &str) {
+    let out = stdout(o);
+    assert!(out.starts_with(prefix), "{prefix}\n{out}{}", stderr(o));
+}
+
+/// Each result's (uri, uriBaseId), in order.
+fn uris(doc: &serde_json::Value) -> Vec<(String, Option<String>)> {
+    doc["runs"][0]["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| {
+            let a = &r["locations"][0]["physicalLocation"]["artifactLocation"];
+            (
+                a["uri"].as_str().expect("uri").to_string(),
+                a["uriBaseId"].as_str().map(str::to_string),
+            )
+        })
+        .collect()
+}
+
+fn rel(uri: &str) -> (String, Option<String>) {
+    (uri.to_string(), Some("%SRCROOT%".to_string()))
+}
+
+/// A directory as a `file://` URI ending in `/`; the test's paths need no escapes.
+fn dir_uri(dir: &Path) -> String {
+    let s = dir.to_str().expect("utf-8");
+    assert!(
+        s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b)),
+        "a path the test can write as a URI as it is: {s}"
+    );
+    format!("file://{s}/")
+}
+
+/// Code scanning and annotations place a result by its path from the repository root:
+/// so does imagepin, from a subdirectory, through `..`, for an absolute path and from
+/// above the work tree; text and JSON keep naming files as the user gave them.
+#[test]
+fn sarif_and_annotations_name_files_from_the_work_tree_root() {
+    let (_t, r1) = work_tree();
+    let k8s = r1.join("k8s");
+    let abs = k8s.to_str().expect("utf-8");
+    let above = r1.parent().expect("parent");
+    for (dir, args, expected) in [
+        (&k8s, vec![], vec![rel("k8s/deploy.yaml")]),
+        (&k8s, vec!["../compose.yaml"], vec![rel("compose.yaml")]),
+        (&r1, vec![abs], vec![rel("k8s/deploy.yaml")]),
+        (
+            &above.to_path_buf(),
+            vec!["r1/k8s"],
+            vec![rel("k8s/deploy.yaml")],
+        ),
+        (
+            &k8s,
+            vec!["./../k8s/./deploy.yaml"],
+            vec![rel("k8s/deploy.yaml")],
+        ),
+        (
+            &r1,
+            vec![],
+            vec![rel("compose.yaml"), rel("k8s/deploy.yaml")],
+        ),
+    ] {
+        let doc = sarif(dir, &args);
+        assert_eq!(uris(&doc), expected, "{dir:?} {args:?}\n{doc:#}");
+        let base = &doc["runs"][0]["originalUriBaseIds"]["%SRCROOT%"];
+        assert_eq!(base["uri"], dir_uri(&r1), "{doc:#}");
+    }
+
+    for (dir, arg) in [
+        (&r1, "./k8s/../k8s/deploy.yaml"),
+        (&k8s, "deploy.yaml"),
+        (&k8s, abs),
+    ] {
+        let o = imagepin(dir, &["check", "--format", "github", arg]);
+        assert_starts(&o, "::error file=k8s/deploy.yaml,line=1,col=8,");
+    }
+
+    // People and scripts get paths as they gave them.
+    let o = imagepin(&k8s, &["check", "../compose.yaml", "deploy.yaml"]);
+    assert!(
+        stdout(&o).contains("../compose.yaml:3:12: mutable")
+            && stdout(&o).contains("\ndeploy.yaml:1:8: mutable"),
+        "{}",
+        stdout(&o)
+    );
+    let o = imagepin(&k8s, &["check", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+    assert_eq!(doc["findings"][0]["path"], "deploy.yaml", "{doc:#}");
+}
+
+/// The work tree holding a file is the nearest directory above it with a `.git` — a
+/// directory, or the file git writes for a linked worktree or a submodule — as git
+/// finds it; two work trees in one run get a base each.
+#[test]
+fn each_file_is_named_from_the_nearest_work_tree() {
+    let (_t, r1) = work_tree();
+    support::git::git(&r1, &["add", "-A"]);
+    support::git::git(&r1, &["commit", "-qm", "init"]);
+    let linked = r1.parent().expect("parent").join("linked");
+    support::git::git(
+        &r1,
+        &["worktree", "add", "-q", linked.to_str().expect("utf-8")],
+    );
+    assert!(
+        linked.join(".git").is_file(),
+        "a linked worktree's .git is a file"
+    );
+    // A work tree inside another (as a submodule is): its files are its own.
+    let inner = r1.join("vendor/inner");
+    fs::create_dir_all(&inner).expect("mkdir");
+    support::git::git(&inner, &["init", "-q"]);
+    fs::write(inner.join("app.yaml"), "image: alpine:3\n").expect("write");
+
+    let doc = sarif(&r1.join("k8s"), &["../../linked/k8s", "../vendor"]);
+    let mut found = uris(&doc);
+    found.sort();
+    assert_eq!(
+        found,
+        vec![
+            ("app.yaml".to_string(), Some("%SRCROOT2%".to_string())),
+            rel("k8s/deploy.yaml"),
+        ],
+        "{doc:#}"
+    );
+    let bases = &doc["runs"][0]["originalUriBaseIds"];
+    assert_eq!(bases["%SRCROOT%"]["uri"], dir_uri(&linked), "{doc:#}");
+    assert_eq!(bases["%SRCROOT2%"]["uri"], dir_uri(&inner), "{doc:#}");
+
+    let o = imagepin(&linked, &["check", "--format", "github", "../r1/vendor"]);
+    assert_starts(&o, "::error file=app.yaml,line=1,col=8,");
+}
+
+/// A file in no work tree has no path from a repository root: SARIF names it by an
+/// absolute `file://` URI (without a base), annotations by its absolute path.
+#[test]
+fn a_file_outside_any_work_tree_is_named_absolutely() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let root = fs::canonicalize(t.path()).expect("canonical");
+    assert!(
+        !root.ancestors().any(|d| d.join(".git").exists()),
+        "the temporary directory must be outside any git work tree: {root:?}"
+    );
+    let dir = root.join("my app");
+    fs::create_dir(&dir).expect("mkdir");
+    fs::write(dir.join("ü.yaml"), "image: nginx:1.25\n").expect("write");
+    fs::create_dir(root.join("sub")).expect("mkdir");
+
+    let doc = sarif(&root.join("sub"), &["../my app"]);
+    let expected = format!("{}my%20app/%C3%BC.yaml", dir_uri(&root));
+    assert_eq!(uris(&doc), vec![(expected, None)], "{doc:#}");
+    assert!(
+        doc["runs"][0].get("originalUriBaseIds").is_none(),
+        "no work tree, no base: {doc:#}"
+    );
+
+    let o = imagepin(
+        &root.join("sub"),
+        &["check", "--format", "github", "../my app"],
+    );
+    let expected = format!(
+        "::error file={}/my app/ü.yaml,line=1,col=8,",
+        root.display()
+    );
+    assert_starts(&o, &expected);
+}
+
+/// A backslash is a character of a file name on Unix, not a separator: SARIF encodes
+/// it (`%5C`), annotations keep it, as JSON does.
+#[test]
+#[cfg(unix)]
+fn a_backslash_in_a_file_name_stays_part_of_the_name() {
+    let (_t, r1) = work_tree();
+    fs::write(r1.join("tab\\tx.yaml"), "image: redis:7\n").expect("write");
+    let doc = sarif(&r1, &["tab\\tx.yaml"]);
+    assert_eq!(uris(&doc), vec![rel("tab%5Ctx.yaml")], "{doc:#}");
+    let o = imagepin(&r1, &["check", "--format", "github", "tab\\tx.yaml"]);
+    assert_starts(&o, "::error file=tab\\tx.yaml,line=1,");
+}
+
+/// Stdin named with `--stdin-filename` is placed as a file of that name would be;
+/// without a name it stays `<stdin>`.
+#[test]
+fn stdin_is_placed_by_the_name_it_is_given() {
+    let (_t, r1) = work_tree();
+    let k8s = r1.join("k8s");
+    let pod = b"image: nginx:1.25\n";
+    let run = |args: &[&str]| {
+        let mut all = vec!["check", "-", "--format", "sarif"];
+        all.extend(args);
+        let o = support::pipe::imagepin_stdin(&k8s, &all, pod);
+        let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("sarif");
+        support::sarif::assert_valid(&doc);
+        doc
+    };
+    let doc = run(&["--stdin-filename", "rendered/pod.yaml"]);
+    assert_eq!(uris(&doc), vec![rel("k8s/rendered/pod.yaml")], "{doc:#}");
+    let doc = run(&[]);
+    assert_eq!(uris(&doc), vec![rel("%3Cstdin%3E")], "{doc:#}");
 }

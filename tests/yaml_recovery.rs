@@ -146,6 +146,8 @@ fn a_bad_document_is_skipped_with_its_line_and_the_others_are_pinned() {
 #[test]
 fn skipped_documents_reach_json_sarif_and_github_output() {
     let tree = copy_tree(&golden("not-images").join("input"));
+    // A work tree: SARIF and annotations name files from its root.
+    support::git::git(tree.path(), &["init", "-q"]);
     fs::write(
         tree.path().join("chart.yaml"),
         "image: nginx:1.25\n---\n{{- if .Values.x }}\nimage: redis:7\n{{- end }}\n",
@@ -168,6 +170,7 @@ fn skipped_documents_reach_json_sarif_and_github_output() {
 
     let sarif = imagepin(tree.path(), &["check", "--format", "sarif"]);
     let doc: serde_json::Value = serde_json::from_str(&stdout(&sarif)).expect("sarif");
+    support::sarif::assert_valid(&doc);
     let notes = &doc["runs"][0]["invocations"][0]["toolExecutionNotifications"];
     assert_eq!(notes.as_array().map(Vec::len), Some(1), "{doc}");
     assert_eq!(notes[0]["level"], "warning");

@@ -1,11 +1,16 @@
 //! GitHub Actions workflow commands: `::error file=…,line=…,col=…,title=…::message`, one
 //! per problem, and a `::warning` per skipped file or document (`::error` with
-//! `--strict`), which GitHub shows as annotations on the pull request's files.
+//! `--strict`), which GitHub shows as annotations on the pull request's files. GitHub
+//! places an annotation by the file's path from the repository root, so `file=` is the
+//! path from the root of the git work tree holding the file, wherever the run started;
+//! for a file in no work tree it is the absolute path (which the runner makes relative
+//! to the workspace).
 
 use std::io::{self, Write};
+use std::path::Path;
 
 use super::{Level, Row, display_path};
-use crate::finding::Skipped;
+use crate::finding::{Place, STDIN, Skipped, WorkTrees};
 
 pub fn rows(
     out: &mut impl Write,
@@ -13,13 +18,20 @@ pub fn rows(
     skipped: &[Skipped],
     strict: bool,
 ) -> io::Result<()> {
+    let mut trees = WorkTrees::default();
     let command = if strict { "error" } else { "warning" };
     for s in skipped {
-        let line = s.line.map(|l| format!(",line={l}")).unwrap_or_default();
+        // Without a file, a line says nothing.
+        let place = match file(&mut trees, &s.path) {
+            Some(file) => {
+                let line = s.line.map(|l| format!(",line={l}")).unwrap_or_default();
+                format!("file={}{line},", escape_property(&file))
+            }
+            None => String::new(),
+        };
         writeln!(
             out,
-            "::{command} file={}{line},title={}::{}",
-            escape_property(&display_path(&s.path)),
+            "::{command} {place}title={}::{}",
             escape_property("imagepin: skipped"),
             escape_data(&s.message),
         )?;
@@ -36,7 +48,7 @@ pub fn rows(
         writeln!(
             out,
             "::{command} file={},line={},col={},title={}::{}",
-            escape_property(&display_path(&f.path)),
+            escape_property(&file(&mut trees, &f.path).unwrap_or_default()),
             f.line,
             f.column,
             escape_property(&format!("imagepin: {}", problem.id())),
@@ -44,6 +56,15 @@ pub fn rows(
         )?;
     }
     Ok(())
+}
+
+/// The `file=` of `path`: from the root of its work tree, else absolute; `/`-separated.
+fn file(trees: &mut WorkTrees, path: &Path) -> Option<String> {
+    match trees.place(path) {
+        Place::WorkTree { path, .. } | Place::Outside(path) => Some(display_path(&path)),
+        Place::Stdin => Some(STDIN.to_string()),
+        Place::Nowhere => None,
+    }
 }
 
 /// Two sentences: the first gets its full stop unless it already ends one.
