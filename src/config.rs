@@ -483,6 +483,7 @@ mod tests {
             span: 0..text.len(),
             line: 1,
             column: 1,
+            column_utf16: 1,
             text: text.into(),
             pin: crate::finding::PinSite::Inline,
             format: crate::finding::Format::Yaml,

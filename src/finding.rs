@@ -151,6 +151,9 @@ pub struct Finding {
     pub line: usize,
     /// 1-based column of the span's start, counted in characters.
     pub column: usize,
+    /// The same column counted in UTF-16 code units, as SARIF consumers count them: it
+    /// differs after a character outside the Basic Multilingual Plane (an emoji).
+    pub column_utf16: usize,
     /// The reference exactly as written (for references assembled from fields, the
     /// reference those fields produce).
     pub text: String,

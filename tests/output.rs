@@ -621,6 +621,25 @@ fn a_backslash_in_a_file_name_stays_part_of_the_name() {
     assert_starts(&o, "::error file=tab\\tx.yaml,line=1,");
 }
 
+/// SARIF columns are UTF-16 code units, as `columnKind` says and as GitHub counts
+/// them; text, JSON and annotations count characters.
+#[test]
+fn sarif_columns_are_utf16_code_units() {
+    let (_t, r1) = work_tree();
+    let k8s = r1.join("k8s");
+    fs::write(
+        k8s.join("deploy.yaml"),
+        "a: {name: \"\u{1F600}\u{1F600}\", image: nginx:1.25}\n",
+    )
+    .expect("write");
+    let doc = sarif(&k8s, &[]);
+    assert_eq!(doc["runs"][0]["columnKind"], "utf16CodeUnits", "{doc:#}");
+    let region = &doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(region["startColumn"], 26, "{doc:#}");
+    let o = imagepin(&k8s, &["check"]);
+    assert_starts(&o, "deploy.yaml:1:24: ");
+}
+
 /// Stdin named with `--stdin-filename` is placed as a file of that name would be;
 /// without a name it stays `<stdin>`.
 #[test]

@@ -6,7 +6,8 @@
 //! A file is named as code scanning places it: by its path from the root of its git
 //! work tree, relative to the base `%SRCROOT%` (`originalUriBaseIds` says where that
 //! root was; a second work tree in the same run gets `%SRCROOT2%`, and so on), or, in
-//! no work tree, by an absolute `file://` URI.
+//! no work tree, by an absolute `file://` URI. Columns are UTF-16 code units, as
+//! `columnKind` says: GitHub's example SARIF and CodeQL's own declare that unit.
 
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf, Prefix};
@@ -53,7 +54,7 @@ pub fn rows(
                         "artifactLocation": artifact,
                         "region": {
                             "startLine": f.line,
-                            "startColumn": f.column,
+                            "startColumn": f.column_utf16,
                         },
                     },
                 }]);
@@ -86,6 +87,7 @@ pub fn rows(
             "rules": rules,
         }},
         "results": results,
+        "columnKind": "utf16CodeUnits",
         "invocations": [{
             "executionSuccessful": true,
             "toolExecutionNotifications": notifications,

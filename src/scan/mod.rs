@@ -187,12 +187,13 @@ pub fn scan_file(
             }
             other => other,
         };
-        let (line, column) = lines.position(src, span.start);
+        let (line, column, column_utf16) = lines.position(src, span.start);
         findings.push(Finding {
             path: path.to_path_buf(),
             span,
             line,
             column,
+            column_utf16,
             text,
             pin,
             format: c.format,
@@ -244,8 +245,8 @@ impl LineIndex {
         memchr::memchr(b'\n', &src.as_bytes()[at..]).map_or(src.len(), |i| at + i + 1)
     }
 
-    /// 1-based (line, column in characters).
-    fn position(&self, src: &str, offset: usize) -> (usize, usize) {
+    /// 1-based (line, column in characters, column in UTF-16 code units).
+    fn position(&self, src: &str, offset: usize) -> (usize, usize, usize) {
         let (line, start) = self.locate(src, offset);
         // A byte-order mark is invisible in every editor: do not count it.
         let start = if start == 0 && src.starts_with('\u{feff}') {
@@ -253,8 +254,10 @@ impl LineIndex {
         } else {
             start
         };
-        let column = src[start..offset].chars().count() + 1;
-        (line + 1, column)
+        let before = &src[start..offset];
+        let column = before.chars().count() + 1;
+        let column_utf16 = before.chars().map(char::len_utf16).sum::<usize>() + 1;
+        (line + 1, column, column_utf16)
     }
 
     /// An `imagepin: ignore` comment (one of `comments`, the scanner's, in text
@@ -307,10 +310,14 @@ mod tests {
         let src = "a: 1\r\nimage: \"ü\" nginx\r\n";
         let idx = LineIndex::new();
         let off = src.find("nginx").unwrap();
-        assert_eq!(idx.position(src, off), (2, 12));
+        assert_eq!(idx.position(src, off), (2, 12, 12));
         // Asking about an earlier offset after a later one starts counting over.
-        assert_eq!(idx.position(src, 2), (1, 3));
-        assert_eq!(idx.position(src, off), (2, 12));
+        assert_eq!(idx.position(src, 2), (1, 3, 3));
+        assert_eq!(idx.position(src, off), (2, 12, 12));
+        // A character outside the Basic Multilingual Plane is two UTF-16 code units.
+        let src = "a: \u{1F600} nginx\n";
+        let off = src.find("nginx").unwrap();
+        assert_eq!(LineIndex::new().position(src, off), (1, 6, 7));
     }
 
     #[test]

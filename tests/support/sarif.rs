@@ -1,8 +1,9 @@
 //! SARIF validation for tests: the document must deserialize into `serde-sarif`'s
 //! model, which is generated from the official SARIF 2.1.0 JSON schema (required
 //! properties, types and enumerations), and hold together: every result names a rule
-//! of the run and a location with a 1-based line and column, and every file is named
-//! as code scanning places it (see [`assert_artifact_location`]).
+//! of the run and a location with a 1-based line and column, columns are declared in
+//! UTF-16 code units, and every file is named as code scanning places it (see
+//! [`assert_artifact_location`]).
 
 use serde_json::Value;
 
@@ -13,6 +14,7 @@ pub fn assert_valid(doc: &Value) {
     }
     assert_eq!(doc["version"], "2.1.0");
     for run in doc["runs"].as_array().expect("runs") {
+        assert_eq!(run["columnKind"], "utf16CodeUnits", "{run}");
         let bases = run["originalUriBaseIds"].as_object();
         for (id, base) in bases.into_iter().flatten() {
             let uri = base["uri"].as_str().expect("base uri");
