@@ -30,6 +30,7 @@ pub fn rows(
             json!({
                 "id": p.id(),
                 "shortDescription": {"text": p.description()},
+                "fullDescription": {"text": p.description()},
                 "help": {"text": p.help()},
                 "defaultConfiguration": {"level": "error"},
             })

@@ -37,6 +37,16 @@ pub fn assert_valid(doc: &Value) {
         {
             assert_artifact_location(&location["physicalLocation"]["artifactLocation"], run);
         }
+        // GitHub code scanning requires these of every rule.
+        for rule in run["tool"]["driver"]["rules"].as_array().expect("rules") {
+            for field in ["shortDescription", "fullDescription", "help"] {
+                assert!(
+                    rule[field]["text"].as_str().is_some_and(|t| !t.is_empty()),
+                    "rule {} has no {field}.text",
+                    rule["id"]
+                );
+            }
+        }
         let rules: Vec<&str> = run["tool"]["driver"]["rules"]
             .as_array()
             .expect("rules")
