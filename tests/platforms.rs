@@ -187,10 +187,13 @@ fn update_keeps_a_platform_pin_on_its_platform_or_fails() {
         "{annotation}"
     );
     assert!(
-        annotation.contains("Pin a platform the image has (`--platform`)"),
+        annotation.contains("The message lists the platforms the image has."),
         "{annotation}"
     );
     assert!(!annotation.contains("network"), "{annotation}");
+    // Never the advice to drop the digest and pin what the tag is now: an amd64-only
+    // image, for an arm64 pin.
+    assert!(!annotation.contains("remove the digest"), "{annotation}");
 
     // A single-platform arm64 image it may follow.
     let arm = reg.push_platform_image("library/nginx", "1.25", "linux/arm64", "n3");

@@ -182,7 +182,7 @@ impl Problem {
                 "Run `imagepin update` to move the pin to what its tag points to now (a pin of one platform to that platform's image, if the tag still has one)."
             }
             Problem::Dangling => {
-                "Run `imagepin update` (or `fix` after removing the digest) to pin an existing digest."
+                "Run `imagepin update` to re-pin it to what its tag points to now. If the message says the tag is gone too, check the repository name (and the mirror's path), or pin a tag that exists."
             }
             Problem::Unresolved => {
                 "Check the registry name, credentials and network, then run again."
@@ -194,7 +194,7 @@ impl Problem {
                 "The message says why the file was left as it was (its permissions, a read-only mount, a full disk, or an edit imagepin could not prove): fix that, then run again."
             }
             Problem::Platform => {
-                "Pin a platform the image has (`--platform`), or its multi-arch index: remove the digest and run `imagepin fix` without `--platform`."
+                "The message lists the platforms the image has. Choose one of them with `--platform`, or a tag that is built for the platform you need: the image this tag names cannot run there."
             }
         }
     }
