@@ -300,4 +300,33 @@ fn fix_of_one_file_pins_the_default_in_the_file_that_declares_it() {
     );
     let check = imagepin(dir, &["check", "tf/main.tf"]);
     assert_eq!(check.status.code(), Some(0), "{}", stdout(&check));
+
+    // The tag moves; `update -` of main.tf's text cannot move a pin written in
+    // variables.tf (stdin mode writes only the stream): it says so, and counts it.
+    reg.push_image("library/nginx", "1.25", "n2");
+    let o = imagepin_stdin(
+        &dir.join("tf"),
+        &[
+            "update",
+            "-",
+            "--stdin-filename",
+            "main.tf",
+            "--mirror",
+            &mirror,
+        ],
+        main.as_bytes(),
+    );
+    assert_eq!(stdout(&o), main, "the stream passes through unchanged");
+    let err = stderr(&o);
+    assert!(
+        err.contains(
+            "imagepin writes only the stream when it reads stdin, never the module's files"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("no digest field"), "{err}");
+    assert!(
+        err.contains("0 current; 1 pin moved but not written where it is"),
+        "{err}"
+    );
 }

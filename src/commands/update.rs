@@ -179,6 +179,13 @@ pub fn run(
         &[Action::WouldUpdate]
     });
     let failed = count(&[Action::Failed]);
+    let not_written = match count(&[Action::Skipped]) {
+        0 => String::new(),
+        n => format!(
+            "; {} moved but not written where it is (warnings say why)",
+            report::plural(n, "pin")
+        ),
+    };
     let unpinned = findings().filter(|f| f.status.needs_pin()).count();
     let digest_only = findings()
         .filter(|f| f.status == Status::Pinned && followed(f).is_none())
@@ -190,7 +197,7 @@ pub fn run(
     };
     let requests = session.as_ref().map(Session::requests).unwrap_or_default();
     report::summary(&format!(
-        "{verb} {} in {}; {} current; {failed} failed; {} no tag to follow; {} left to `imagepin fix`{requests}",
+        "{verb} {} in {}; {} current{not_written}; {failed} failed; {} no tag to follow; {} left to `imagepin fix`{requests}",
         report::plural(updated, "pin"),
         report::plural(changed_files.len(), "file"),
         count(&[Action::Unchanged]),
@@ -274,10 +281,16 @@ fn plan_file<'a>(
                     row.new_reference = Some(f.text.replacen(&old, new, 1));
                     (row, Some(edit))
                 }
-                None => (
-                    Row::new(f, Action::Skipped).with_message("no digest field to update"),
-                    None,
-                ),
+                // Why there is no place for the digest, where the reader said (a
+                // stream's use of a default in a module file, which stdin mode never
+                // writes); otherwise a Helm-style value without a digest field.
+                None => {
+                    let why = match &f.pin {
+                        PinSite::Field(DigestField::Missing(why)) => why.as_str(),
+                        _ => "no digest field to update",
+                    };
+                    (Row::new(f, Action::Skipped).with_message(why), None)
+                }
             },
             Some(Err(e)) => (super::lookup_failed(f, e), None),
             None => continue,

@@ -55,7 +55,13 @@ pub fn rows(
             }
             Action::Dangling => writeln!(out, "{place}: dangling {}: {message}", f.text)?,
             Action::Failed => error(&format!("{place}: {}: {message}", f.text)),
-            Action::Skipped => warning(&format!("{place}: {}: not pinned: {message}", f.text)),
+            Action::Skipped => {
+                let not = match command {
+                    Command::Update => "not updated",
+                    _ => "not pinned",
+                };
+                warning(&format!("{place}: {}: {not}: {message}", f.text))
+            }
             // The digest exists, but something about the pin could not be learned.
             Action::Verified if command == Command::Verify && row.message.is_some() => {
                 warning(&format!("{place}: {}: {message}", f.text))
