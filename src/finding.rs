@@ -271,7 +271,7 @@ impl WorkTrees {
             }
             asked.push(d.to_path_buf());
             if holds_git(d) {
-                found = Some(d.to_path_buf());
+                found = Some(superproject(d).unwrap_or_else(|| d.to_path_buf()));
                 break;
             }
         }
@@ -280,6 +280,25 @@ impl WorkTrees {
         }
         found
     }
+}
+
+/// The outermost superproject of a submodule checked out at `dir`, whose work tree
+/// holds the submodule's files where GitHub places them (a checkout with submodules
+/// is one tree): a submodule's `.git` is a file, `gitdir: …/.git/modules/NAME`, and
+/// the superproject's work tree is above that `.git` (nested submodules live under
+/// `modules/A/modules/B` of the outermost one). `None` for anything else — a
+/// repository, or a linked worktree (`gitdir: …/.git/worktrees/NAME`), a checkout of
+/// its own.
+fn superproject(dir: &Path) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(dir.join(".git")).ok()?;
+    let gitdir = text.lines().next()?.strip_prefix("gitdir:")?.trim();
+    let gitdir = lexically_normal(&dir.join(gitdir));
+    let parts: Vec<Component> = gitdir.components().collect();
+    let at = parts
+        .windows(2)
+        .position(|w| w[0].as_os_str() == ".git" && w[1].as_os_str() == "modules")?;
+    let root: PathBuf = parts[..at].iter().collect();
+    (dir.starts_with(&root) && holds_git(&root)).then_some(root)
 }
 
 /// Whether `dir` is the root of a git work tree: it holds `.git`, a directory (the
@@ -393,11 +412,28 @@ mod tests {
                 path: PathBuf::from("k8s/a.yaml")
             }
         );
+        // A submodule's files are placed in its superproject, as a checkout with
+        // submodules holds them.
         assert_eq!(
             trees.place(&inner.join("x/b.yaml")),
             Place::WorkTree {
-                root: inner.clone(),
-                path: PathBuf::from("x/b.yaml")
+                root: repo.clone(),
+                path: PathBuf::from("vendor/inner/x/b.yaml")
+            }
+        );
+        // A linked worktree is a checkout of its own, wherever it is.
+        let linked = repo.join("wt");
+        std::fs::create_dir_all(&linked).expect("mkdir");
+        std::fs::write(
+            linked.join(".git"),
+            format!("gitdir: {}\n", repo.join(".git/worktrees/wt").display()),
+        )
+        .expect("write");
+        assert_eq!(
+            trees.place(&linked.join("c.yaml")),
+            Place::WorkTree {
+                root: linked.clone(),
+                path: PathBuf::from("c.yaml")
             }
         );
         // Asked again, from what was learned: the same answer.

@@ -574,6 +574,59 @@ fn each_file_is_named_from_the_nearest_work_tree() {
     assert_starts(&o, "::error file=app.yaml,line=1,col=8,");
 }
 
+/// A submodule's files are where a checkout with submodules holds them: under the
+/// superproject's root (`vendor/sub/d/s.yaml`), never `d/s.yaml`, which would be the
+/// superproject's own file of that name.
+#[test]
+fn a_submodule_file_is_named_from_the_superproject() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let root = fs::canonicalize(t.path()).expect("canonical");
+    let sub = root.join("sub");
+    fs::create_dir_all(sub.join("d")).expect("mkdir");
+    support::git::git(&sub, &["init", "-q"]);
+    fs::write(sub.join("d/s.yaml"), "image: redis:7\n").expect("write");
+    support::git::git(&sub, &["add", "-A"]);
+    support::git::git(&sub, &["commit", "-qm", "sub"]);
+    let top = root.join("top");
+    fs::create_dir_all(top.join("d")).expect("mkdir");
+    support::git::git(&top, &["init", "-q"]);
+    support::git::git(
+        &top,
+        &[
+            "-c",
+            "protocol.file.allow=always",
+            "submodule",
+            "add",
+            "-q",
+            sub.to_str().expect("utf-8"),
+            "vendor/sub",
+        ],
+    );
+    assert!(
+        top.join("vendor/sub/.git").is_file(),
+        "a submodule's .git is a file"
+    );
+    fs::write(top.join("d/s.yaml"), "image: busybox:1.36\n").expect("write");
+
+    let doc = sarif(&top, &[]);
+    let mut found = uris(&doc);
+    found.sort();
+    assert_eq!(
+        found,
+        vec![rel("d/s.yaml"), rel("vendor/sub/d/s.yaml")],
+        "{doc:#}"
+    );
+    assert!(
+        doc["runs"][0]["originalUriBaseIds"]
+            .get("%SRCROOT2%")
+            .is_none(),
+        "{doc:#}"
+    );
+    // From inside the submodule too.
+    let o = imagepin(&top.join("vendor/sub/d"), &["check", "--format", "github"]);
+    assert_starts(&o, "::error file=vendor/sub/d/s.yaml,line=1,col=8,");
+}
+
 /// A file in no work tree has no path from a repository root: SARIF names it by an
 /// absolute `file://` URI (without a base), annotations by its absolute path.
 #[test]
