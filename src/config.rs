@@ -58,7 +58,7 @@ fn patterns<'de, D: serde::Deserializer<'de>>(d: D, key: &str) -> Result<Vec<Str
         .map(|item| match item {
             Value::String(s) => Ok(s),
             Value::Number(n) => Err(D::Error::custom(format!(
-                "{key}: the pattern {n} is a number in YAML; quote it: \"{n}\""
+                "{key}: a pattern YAML reads as the number {n}; quote it as you wrote it"
             ))),
             Value::Bool(b) => Err(D::Error::custom(format!(
                 "{key}: the pattern {b} is a boolean in YAML; quote it"
@@ -327,10 +327,30 @@ fn read(path: &Path) -> Result<ConfigFile, String> {
     file.scan_settings(&parent_dir(path)).map_err(named)?;
     let mut routing = Routing::default();
     for (registry, url) in &file.mirrors {
+        registry_key("mirrors", registry).map_err(named)?;
         routing.add(registry, url).map_err(named)?;
     }
     file.hosts(&parent_dir(path)).map_err(named)?;
     Ok(file)
+}
+
+/// A key of `registries:` or `mirrors:` names a registry as references do: its host
+/// (and port) — not empty, not a URL.
+fn registry_key(section: &str, key: &str) -> Result<(), String> {
+    if key.trim().is_empty() {
+        return Err(format!(
+            "{section}: an empty key; a registry is named by its host (and port), as references name it"
+        ));
+    }
+    if key.contains("://") || key.contains('/') {
+        return Err(format!(
+            "{section}.{key}: a registry is named by its host (and port), as references name it: `{}`",
+            key.split_once("://")
+                .map_or(key, |(_, h)| h)
+                .trim_end_matches('/')
+        ));
+    }
+    Ok(())
 }
 
 /// A `registries.HOST.ca` bundle must hold PEM certificates that parse as X.509: one
@@ -399,14 +419,7 @@ impl ConfigFile {
     fn hosts(&self, dir: &Path) -> Result<Vec<(&str, HostSettings)>, String> {
         let mut hosts = Vec::new();
         for (host, r) in &self.registries {
-            if host.contains("://") || host.contains('/') {
-                return Err(format!(
-                    "registries.{host}: a registry is named by its host (and port), as references name it: `{}`",
-                    host.split_once("://")
-                        .map_or(host.as_str(), |(_, h)| h)
-                        .trim_end_matches('/')
-                ));
-            }
+            registry_key("registries", host)?;
             if r.insecure && r.ca.is_some() {
                 return Err(format!(
                     "registries.{host}: `ca` and `insecure: true` contradict each other"

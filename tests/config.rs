@@ -185,7 +185,11 @@ fn config_messages_say_what_is_wrong() {
     for (config, says) in [
         (
             "ignore: [5]\n",
-            "ignore: the pattern 5 is a number in YAML; quote it",
+            "ignore: a pattern YAML reads as the number 5; quote it",
+        ),
+        (
+            "exclude: [0x10]\n",
+            "exclude: a pattern YAML reads as the number 16; quote it as you wrote it",
         ),
         (
             "exclude: [true]\n",
@@ -224,6 +228,14 @@ fn unusable_values_name_the_config_file() {
         (
             "registries:\n  x.io: {ca: missing.pem, insecure: true}\n",
             "registries.x.io: `ca` and `insecure: true` contradict each other",
+        ),
+        (
+            "registries:\n  \"\": {insecure: true}\n",
+            "registries: an empty key",
+        ),
+        (
+            "mirrors:\n  \"https://docker.io\": http://127.0.0.1:5000\n",
+            "mirrors.https://docker.io: a registry is named by its host",
         ),
     ] {
         fs::write(dir.join(".imagepin.yaml"), config).expect("write");
