@@ -126,7 +126,7 @@ impl Stream {
             Some(kind) if !self.sniff => kind,
             _ => scan::sniff_kind(&source),
         };
-        let (findings, skipped) = match walk::scan_text(
+        let (findings, skipped, ignored) = match walk::scan_text(
             &self.shown,
             &self.scanned_as,
             &source,
@@ -134,9 +134,9 @@ impl Stream {
             &Scope::Stream,
             settings,
         ) {
-            Ok(scanned) => (scanned.findings, scanned.skipped),
+            Ok(scanned) => (scanned.findings, scanned.skipped, scanned.ignored),
             // Kept all the same: `--keep-going` passes it on as it was.
-            Err(skipped) => (Vec::new(), vec![skipped]),
+            Err(skipped) => (Vec::new(), vec![skipped], 0),
         };
         Scan {
             files: vec![ScannedFile {
@@ -150,6 +150,7 @@ impl Stream {
             }],
             skipped,
             unused_configs: Vec::new(),
+            ignored,
         }
     }
 
@@ -162,6 +163,7 @@ impl Stream {
                 message,
             }],
             unused_configs: Vec::new(),
+            ignored: 0,
         }
     }
 }

@@ -68,6 +68,8 @@ pub struct Scan {
     /// Configs met below the paths given that this run does not use (see
     /// [`ScanSettings::found_config`]).
     pub unused_configs: Vec<PathBuf>,
+    /// References left out by `imagepin: ignore` comments and `ignore:` patterns.
+    pub ignored: usize,
 }
 
 /// Walk `roots` and scan every file imagepin understands, leaving out excluded paths
@@ -271,10 +273,11 @@ fn scan_entries(
             scope.spawn(|| {
                 while let Some(e) = entries.get(next.fetch_add(1, Ordering::Relaxed)) {
                     match scan_file(e, settings, keep_source) {
-                        Ok((file, skipped)) => {
+                        Ok((file, skipped, ignored)) => {
                             let mut r = lock(result);
                             r.files.extend(file);
                             r.skipped.extend(skipped);
+                            r.ignored += ignored;
                         }
                         Err(skip) => lock(result).skipped.push(skip),
                     }
@@ -304,13 +307,13 @@ fn push_skip(m: &Mutex<Scan>, path: PathBuf, line: Option<usize>, message: Strin
     });
 }
 
-/// Read and scan one file: the file (`None` when it has nothing to report) and the
-/// parts of it that were not read.
+/// Read and scan one file: the file (`None` when it has nothing to report), the parts
+/// of it that were not read, and how many of its references were ignored.
 fn scan_file(
     entry: &Entry,
     settings: &ScanSettings,
     keep_source: &(dyn Fn(&[Finding]) -> bool + Sync),
-) -> Result<(Option<ScannedFile>, Vec<Skipped>), Skipped> {
+) -> Result<(Option<ScannedFile>, Vec<Skipped>, usize), Skipped> {
     let Entry { path, kind, scope } = entry;
     let bytes = std::fs::read(path).map_err(|e| Skipped {
         path: path.to_path_buf(),
@@ -319,10 +322,13 @@ fn scan_file(
     })?;
     let source = text(path, bytes)?;
     let kind = kind.unwrap_or_else(|| scan::sniff_kind(&source));
-    let scan::Scanned { findings, skipped } =
-        scan_text(path, path, &source, kind, scope, settings)?;
+    let scan::Scanned {
+        findings,
+        skipped,
+        ignored,
+    } = scan_text(path, path, &source, kind, scope, settings)?;
     if findings.is_empty() {
-        return Ok((None, skipped));
+        return Ok((None, skipped, ignored));
     }
     let source = keep_source(&findings).then_some(source);
     let file = ScannedFile {
@@ -334,7 +340,7 @@ fn scan_file(
         scanned_as: None,
         skipped: skipped.clone(),
     };
-    Ok((Some(file), skipped))
+    Ok((Some(file), skipped, ignored))
 }
 
 /// The text of a file's bytes; binary files and text that is not UTF-8 are skipped
@@ -374,7 +380,9 @@ pub fn scan_text(
         s
     };
     let mut scanned = scan::scan_file(scanned_as, source, kind, scope).map_err(named)?;
+    let before = scanned.findings.len();
     scanned.findings.retain(|f| !settings.ignore.matches(f));
+    scanned.ignored += before - scanned.findings.len();
     if scanned_as != path {
         for f in &mut scanned.findings {
             f.path = path.to_path_buf();

@@ -122,6 +122,20 @@ fn ignore_patterns_match_the_image_however_it_is_written() {
     .expect("write");
     let o = imagepin(t.path(), &["check", "--format", "json"]);
     assert_eq!(references(&o), ["redis:8"]);
+
+    // An ignore is never silent: the summary counts what ignores left out, inline
+    // comments (here one in a file with nothing else) and patterns alike.
+    fs::write(
+        t.path().join("other.yaml"),
+        "image: nginx:1.25 # imagepin: ignore\n",
+    )
+    .expect("write");
+    let o = imagepin(t.path(), &["check"]);
+    assert!(
+        stderr(&o).contains("1 reference: 0 pinned, 1 mutable, 0 untagged, 0 templated, 0 invalid, 0 local; 5 more references ignored"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 fn check_with_config(dir: &Path, config: &str) -> Output {

@@ -28,7 +28,7 @@ pub fn run(
         })
         .collect();
     super::print(Command::Check, &rows, &scan.skipped, format, strict, false)?;
-    report::status_summary(findings());
+    report::status_summary(findings(), scan.ignored);
     let unpinned = findings().any(|f| f.status.needs_pin());
     let failed = rows.iter().any(|r| r.action == Action::Failed);
     Ok(if unpinned || failed || unread {

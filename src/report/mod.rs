@@ -450,12 +450,20 @@ fn diff_name(path: &Path) -> String {
         .to_string()
 }
 
-/// A count of findings by status, on stderr.
-pub fn status_summary<'a>(findings: impl Iterator<Item = &'a Finding>) {
+/// A count of findings by status, on stderr, and of the references ignores left out
+/// (said whenever there are any: an ignore that hides more than meant shows here).
+pub fn status_summary<'a>(findings: impl Iterator<Item = &'a Finding>, ignored: usize) {
     let findings: Vec<&Finding> = findings.collect();
     let count = |s: Status| findings.iter().filter(|f| f.status == s).count();
+    let ignored = match ignored {
+        0 => String::new(),
+        n => format!(
+            "; {} ignored (`imagepin: ignore` comments, `ignore:` patterns)",
+            plural(n, "more reference")
+        ),
+    };
     summary(&format!(
-        "{}: {} pinned, {} mutable, {} untagged, {} templated, {} invalid, {} local",
+        "{}: {} pinned, {} mutable, {} untagged, {} templated, {} invalid, {} local{ignored}",
         plural(findings.len(), "reference"),
         count(Status::Pinned),
         count(Status::Mutable),

@@ -91,6 +91,9 @@ pub struct Scanned {
     /// Parts skipped (a YAML document that does not parse, a values string that is not
     /// YAML), with their line; the file's other references are in `findings`.
     pub skipped: Vec<Skipped>,
+    /// References left out by an `imagepin: ignore` comment (or, after the walk's
+    /// filter, an `ignore:` pattern): counted, so that an ignore is never silent.
+    pub ignored: usize,
 }
 
 /// Scan one file's text. Spans are byte offsets into `src`, which is the whole file
@@ -158,10 +161,12 @@ pub fn scan_file(
     }
     let lines = LineIndex::new();
     let mut findings = Vec::with_capacity(candidates.len());
+    let mut ignored = 0;
     for c in candidates {
         let c = defaults::refine(c, body);
         let span = c.span.start + bom..c.span.end + bom;
         if lines.is_ignored(src, &comments, &span) {
+            ignored += 1;
             continue;
         }
         let text = c.text.unwrap_or_else(|| src[span.clone()].to_string());
@@ -208,7 +213,11 @@ pub fn scan_file(
         message: u.message,
     }));
     skipped.sort_by_key(|s| s.line);
-    Ok(Scanned { findings, skipped })
+    Ok(Scanned {
+        findings,
+        skipped,
+        ignored,
+    })
 }
 
 /// Turns byte offsets into lines by counting line breaks forward from the previous
