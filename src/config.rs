@@ -322,7 +322,9 @@ fn read(path: &Path) -> Result<ConfigFile, String> {
         yaml_serde::from_str(&text).map_err(bad)?
     };
     // Values that parse but cannot be used (an exclude glob, an ignore pattern, a mirror
-    // URL) are refused here, naming the file: the same message could come from a flag.
+    // URL, a registry key or CA bundle) are refused here, naming the file (the same
+    // message could come from a flag) — by every command, `check` too, which never
+    // builds registry settings.
     let named = |e: String| format!("{}: {e}", path.display());
     file.scan_settings(&parent_dir(path)).map_err(named)?;
     let mut routing = Routing::default();
@@ -330,7 +332,7 @@ fn read(path: &Path) -> Result<ConfigFile, String> {
         registry_key("mirrors", registry).map_err(named)?;
         routing.add(registry, url).map_err(named)?;
     }
-    file.hosts(&parent_dir(path)).map_err(named)?;
+    file.check_registries(&parent_dir(path)).map_err(named)?;
     Ok(file)
 }
 
@@ -413,11 +415,10 @@ impl ConfigFile {
         })
     }
 
-    /// The `registries:` entries as per-host settings (CA paths relative to `dir`, the
-    /// config's directory), each checked: a key that is a host, not a URL; `ca` and
-    /// `insecure` not both; a CA bundle that holds certificates.
-    fn hosts(&self, dir: &Path) -> Result<Vec<(&str, HostSettings)>, String> {
-        let mut hosts = Vec::new();
+    /// Every `registries:` entry checked: a key that is a host, not a URL; `ca` and
+    /// `insecure` not both; a CA bundle (relative to `dir`, the config's directory)
+    /// that holds certificates.
+    fn check_registries(&self, dir: &Path) -> Result<(), String> {
         for (host, r) in &self.registries {
             registry_key("registries", host)?;
             if r.insecure && r.ca.is_some() {
@@ -425,19 +426,25 @@ impl ConfigFile {
                     "registries.{host}: `ca` and `insecure: true` contradict each other"
                 ));
             }
-            let ca = r.ca.as_ref().map(|c| dir.join(c));
-            if let Some(path) = &ca {
-                check_ca_bundle(host, path)?;
+            if let Some(ca) = &r.ca {
+                check_ca_bundle(host, &dir.join(ca))?;
             }
-            hosts.push((
+        }
+        Ok(())
+    }
+
+    /// The `registries:` entries as per-host settings (CA paths relative to `dir`, the
+    /// config's directory), as [`read`] checked them.
+    fn hosts(&self, dir: &Path) -> impl Iterator<Item = (&str, HostSettings)> {
+        self.registries.iter().map(move |(host, r)| {
+            (
                 host.as_str(),
                 HostSettings {
-                    ca,
+                    ca: r.ca.as_ref().map(|c| dir.join(c)),
                     insecure: r.insecure,
                 },
-            ));
-        }
-        Ok(hosts)
+            )
+        })
     }
 
     /// Registry settings: config mirrors, then `--mirror` specs (which win), and the
@@ -460,7 +467,7 @@ impl ConfigFile {
                 flag_mirrors.push(canonical_registry(registry.trim()));
             }
         }
-        for (host, settings) in self.hosts(dir)? {
+        for (host, settings) in self.hosts(dir) {
             routing.set_host(host, settings);
         }
         if !(1..=256).contains(&concurrency) {

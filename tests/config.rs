@@ -253,11 +253,14 @@ fn unusable_values_name_the_config_file() {
         ),
     ] {
         fs::write(dir.join(".imagepin.yaml"), config).expect("write");
-        let o = imagepin(dir, &["fix", "--dry-run"]);
-        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-        let err = stderr(&o);
-        assert!(err.contains(".imagepin.yaml: "), "{err}");
-        assert!(err.contains(says), "{err}");
+        // `check` (offline) refuses what `fix` would, with the same message.
+        for command in [&["fix", "--dry-run"][..], &["check"]] {
+            let o = imagepin(dir, command);
+            assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+            let err = stderr(&o);
+            assert!(err.contains(".imagepin.yaml: "), "{err}");
+            assert!(err.contains(says), "{err}");
+        }
     }
 }
 
